@@ -1,0 +1,1 @@
+"""Benchmarks and quality evaluations, run from a checkout: `python -m bench.<name>`."""

@@ -1,0 +1,5 @@
+import sys
+
+from isp.cli import main
+
+sys.exit(main())
