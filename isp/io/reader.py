@@ -1,0 +1,39 @@
+"""`isp.read`: one entry point for every raw source."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from isp.errors import InputError
+from isp.frame import RawFrame
+from isp.io.dump import GEOMETRY_KEYS, read_dump, read_npy
+from isp.io.libraw import read_libraw
+
+DUMP_SUFFIXES = {".raw", ".bin", ".dump"}
+
+
+def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry) -> RawFrame:
+    """Read one raw frame.
+
+    Camera raws (DNG, CR2, NEF, ARW, KDC, ...) go through LibRaw; `.raw`/`.bin`/`.dump` files are
+    headerless sensor dumps described by `geometry` keywords (width, height, bits, pattern,
+    byte_order, packing, stride, offset, black_level, white_level) or a `<file>.json` sidecar;
+    `.npy` files are 2-D mosaics. `crop=False` keeps a DNG's whole visible area.
+    """
+    path = Path(path)
+    unknown = sorted(set(geometry) - set(GEOMETRY_KEYS))
+    if unknown:
+        raise TypeError(f"read() got unknown keywords {', '.join(unknown)}")
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a raw file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        frame = read_npy(path, **geometry)
+    elif suffix in DUMP_SUFFIXES or any(v is not None for v in geometry.values()):
+        frame = read_dump(path, **geometry)
+    else:
+        frame = read_libraw(path, crop=crop)
+    if frame_number is not None:
+        frame.frame_number = frame_number
+    return frame

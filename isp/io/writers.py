@@ -1,0 +1,132 @@
+"""Image writers chosen by extension: OpenEXR (half/float), TIFF (16-bit or float), PNG (8/16-bit),
+JPEG. Every write goes to a temporary file in the destination folder and is renamed into place,
+so a reader never sees a half-written image and an interrupted run leaves no truncated output.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenEXR
+import tifffile
+
+from isp.errors import InputError
+
+FORMATS = {".exr": "exr", ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+DEPTHS = {"exr": ("half", "float"), "tiff": (16, 32), "png": (8, 16), "jpeg": (8,)}
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path` (same suffix); rename it onto `path` on success."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(path, image: np.ndarray, depth=None, *, quality: int = 95) -> Path:
+    """Write an (H, W, 3) or (H, W) float image; returns the path.
+
+    Display formats (TIFF 16-bit, PNG, JPEG) clip to [0, 1] and quantise; EXR and float TIFF keep
+    values as they are. `depth` picks "half"/"float" for EXR, 16/32 for TIFF, 8/16 for PNG; the
+    default is the first of each.
+    """
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: unknown output format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    depth = DEPTHS[kind][0] if depth is None else depth
+    if depth not in DEPTHS[kind]:
+        raise InputError(f"{path}: {kind} is written at depth {' or '.join(map(str, DEPTHS[kind]))}, not {depth!r}")
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise InputError(f"{path}: expected an (H, W, 3) or (H, W) image, got shape {image.shape}")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: output folder does not exist")
+    with atomic_path(path) as tmp:
+        _WRITERS[kind](tmp, image, depth, quality)
+    return path
+
+
+def _quantise(image: np.ndarray, bits: int) -> np.ndarray:
+    top = (1 << bits) - 1
+    q = np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0) * top + 0.5
+    return q.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    return image[..., ::-1] if image.ndim == 3 else image
+
+
+def _write_exr(path, image, depth, _quality):
+    dtype = np.float16 if depth == "half" else np.float32
+    data = np.ascontiguousarray(image, dtype=dtype)
+    channels = {"RGB": data} if image.ndim == 3 else {"Y": data}
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, channels) as f:
+        f.write(str(path))
+
+
+def _write_tiff(path, image, depth, _quality):
+    data = _quantise(image, 16) if depth == 16 else np.ascontiguousarray(image, dtype=np.float32)
+    tifffile.imwrite(path, data, photometric="rgb" if image.ndim == 3 else "minisblack", compression="zlib")
+
+
+def _write_png(path, image, depth, _quality):
+    if not cv2.imwrite(str(path), _bgr(_quantise(image, depth))):
+        raise InputError(f"{path}: OpenCV could not write this PNG")
+
+
+def _write_jpeg(path, image, _depth, quality):
+    if not cv2.imwrite(str(path), _bgr(_quantise(image, 8)), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
+        raise InputError(f"{path}: OpenCV could not write this JPEG")
+
+
+_WRITERS = {"exr": _write_exr, "tiff": _write_tiff, "png": _write_png, "jpeg": _write_jpeg}
+
+
+def read_image(path) -> np.ndarray:
+    """Read a developed image (EXR, TIFF, PNG, JPEG) as float32 (H, W, 3), integers scaled to [0, 1]."""
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if kind is None:
+        raise InputError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    try:
+        if kind == "exr":
+            with OpenEXR.File(str(path)) as f:
+                channels = f.channels()
+                if "RGB" in channels:
+                    image = channels["RGB"].pixels
+                elif {"R", "G", "B"} <= set(channels):
+                    image = np.dstack([channels[c].pixels for c in "RGB"])
+                else:
+                    image = next(iter(channels.values())).pixels
+        elif kind == "tiff":
+            image = tifffile.imread(path)
+        else:
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise ValueError("OpenCV cannot decode it")
+            image = _bgr(image[..., :3] if image.ndim == 3 else image)
+    except (ValueError, OSError, RuntimeError, tifffile.TiffFileError) as e:
+        raise InputError(f"{path}: cannot read image ({' '.join(str(e).split())})") from None
+    if np.issubdtype(image.dtype, np.integer):
+        image = image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] < 3:
+        raise InputError(f"{path}: expected an RGB image, got shape {image.shape}")
+    return np.ascontiguousarray(image[..., :3])
