@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"isp {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"isp {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,11 +1,76 @@
-"""`isp info`: not written yet."""
+"""`isp info FILE...`: camera, size, pattern, levels, white balance and matrices of raw files."""
+from __future__ import annotations
+
+import json
+import sys
+
+from isp.errors import InputError
+from isp.io import read
+from isp.io.dump import GEOMETRY_KEYS
 
 
 def add_parser(sub):
-    return sub.add_parser("info", help="(not yet available)")
+    p = sub.add_parser("info", help="describe raw files (camera, size, CFA pattern, levels, colour)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file (a list for several)")
+    p.add_argument("--noise", action="store_true", help="estimate the noise model from the frame itself")
+    add_geometry_flags(p)
+    return p
 
 
-def run(args):
-    from isp.errors import InputError
+def add_geometry_flags(p):
+    """Flags describing headerless sensor dumps (otherwise read from a <file>.json sidecar)."""
+    g = p.add_argument_group("sensor dumps (.raw/.bin)")
+    g.add_argument("--width", type=int)
+    g.add_argument("--height", type=int)
+    g.add_argument("--bits", type=int)
+    g.add_argument("--pattern", help="CFA pattern: RGGB, BGGR, GRBG or GBRG")
+    g.add_argument("--byte-order", dest="byte_order", choices=("little", "big"))
+    g.add_argument("--packing", choices=("none", "mipi"))
+    g.add_argument("--stride", type=int, help="bytes per row, for padded rows")
+    g.add_argument("--offset", type=int, help="header bytes to skip")
+    g.add_argument("--black-level", dest="black_level", type=float)
+    g.add_argument("--white-level", dest="white_level", type=float)
 
-    raise InputError("'isp info' is not available yet")
+
+def geometry(args) -> dict:
+    return {k: getattr(args, k, None) for k in GEOMETRY_KEYS}
+
+
+def run(args) -> int:
+    results, failures = [], 0
+    for path in args.files:
+        try:
+            frame = read(path, **geometry(args))
+            d = frame.describe()
+            if args.noise:
+                from isp.noise import estimate_frame
+
+                d["noise"] = estimate_frame(frame)
+            results.append(d)
+            if not args.json:
+                print(_text(d))
+        except InputError as e:
+            failures += 1
+            print(f"isp info: error: {' '.join(str(e).split())}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results[0] if len(args.files) == 1 and results else results, indent=2))
+    return 2 if failures else 0
+
+
+def _text(d: dict) -> str:
+    lines = [f"{d['source']}", f"  camera       {d['camera'] or '(unknown)'}",
+             f"  size         {d['width']} x {d['height']}  (origin {d['origin'][0]}, {d['origin'][1]} on the sensor)",
+             f"  pattern      {d['pattern']}",
+             f"  black level  {d['black_level']}", f"  white level  {d['white_level']:g}",
+             f"  as-shot WB   {d['wb'] if d['wb'] else '(unknown)'}"]
+    if d["iso"] or d["exposure_time"]:
+        lines.append(f"  exposure     ISO {d['iso'] or '?'}, {d['exposure_time'] or '?'} s")
+    if d["xyz_to_camera"]:
+        lines.append(f"  XYZ->camera  {d['xyz_to_camera']}")
+    for key, value in (d.get("dng") or {}).items():
+        if value is not None:
+            lines.append(f"  {key:<12} {value}")
+    if "noise" in d:
+        lines.append(f"  noise        {d['noise']}")
+    return "\n".join(lines)

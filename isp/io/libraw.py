@@ -32,10 +32,8 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
             raise InputError(f"{path}: cannot read raw data ({_libraw_message(e)}); the file may be truncated") from None
     with raw:
         if raw.raw_type != rawpy.RawType.Flat or raw.raw_pattern is None:
-            raise InputError(
-                f"{path}: not a Bayer mosaic: LibRaw delivers {raw.raw_image.shape[-1] if raw.raw_image.ndim == 3 else 'several'}"
-                " colour values per pixel (a linear/RGB scan or a demosaiced file)"
-            )
+            raise InputError(f"{path}: not a Bayer mosaic: LibRaw reads {raw.raw_image.shape[-1] if raw.raw_image.ndim == 3 else 'several'}"
+                             " values per pixel (a linear RGB scan, a Foveon or a demosaiced file)")
         pattern = _pattern(raw, path)
         sizes = raw.sizes
         mosaic = raw.raw_image_visible

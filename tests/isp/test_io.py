@@ -1,0 +1,177 @@
+"""Readers, sequences and writers: real raws against rawpy, dumps round-tripped, bad input refused."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rawpy
+
+import isp
+from isp.cli import main
+from isp.io import expand, frame_path, parse_frames
+from kernels import cfa, packing
+
+BAYER_RAWS = ["Blackmagic.dng", "colorchart.dng", "Canon_PowerShot_G2_CRW_0304.CRW",
+              "Canon_PowerShot_S40_CRW_0113.CRW", "Kodak_DC120_P003908.KDC", "Kodak_DC120_P003913.KDC",
+              "Kodak_DC50_DC0008L.KDC"]
+
+
+@pytest.mark.parametrize("name", BAYER_RAWS)
+def test_info_json_agrees_with_rawpy(shared_data, name, capsys):
+    path = shared_data / "raw" / name
+    assert main(["info", "--json", str(path)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    with rawpy.imread(str(path)) as raw:
+        s = raw.sizes
+        top, left, height, width = s.top_margin, s.left_margin, s.height, s.width
+        if path.suffix.lower() == ".dng" and s.crop_width:
+            top, left, height, width = s.crop_top_margin, s.crop_left_margin, s.crop_height, s.crop_width
+        pattern = "".join(raw.color_desc.decode()[i] for i in raw.raw_pattern.flatten())
+        pattern = cfa.shift(pattern, top - s.top_margin, left - s.left_margin)
+        visible = raw.raw_image_visible[top - s.top_margin:, left - s.left_margin:][:height, :width].copy()
+        black = np.array(raw.black_level_per_channel)[raw.raw_pattern]
+        white = max(raw.camera_white_level_per_channel or [raw.white_level])
+    assert (info["width"], info["height"]) == (width, height)
+    assert info["pattern"] == pattern
+    assert np.array_equal(info["black_level"], np.roll(black, (-(top - s.top_margin), -(left - s.left_margin)), (0, 1)))
+    assert info["white_level"] == white
+    frame = isp.read(path)
+    assert np.array_equal(frame.mosaic, visible)
+
+
+def test_dng_colour_tags_read_where_libraw_leaves_them_empty(shared_data):
+    frame = isp.read(shared_data / "raw" / "Blackmagic.dng")
+    assert frame.camera == "Blackmagic Pocket Cinema Camera 4K"
+    assert frame.dng.calibration_illuminant1 == 17 and frame.dng.calibration_illuminant2 == 21
+    assert frame.dng.forward_matrix2 is not None
+    np.testing.assert_allclose(frame.xyz_to_camera, frame.dng.color_matrix2)  # the D65 one
+    np.testing.assert_allclose(frame.dng.as_shot_neutral, [0.4533, 1.0, 0.53])
+    assert frame.wb[1] == 1.0 and frame.wb[0] == pytest.approx(1 / 0.4533, rel=1e-3)
+
+
+def test_dng_crop_can_be_kept_off(shared_data):
+    frame = isp.read(shared_data / "raw" / "Blackmagic.dng", crop=False)
+    assert (frame.width, frame.height, frame.origin) == (4128, 2176, (0, 0))
+
+
+def test_scanner_nef_is_refused(shared_data, capsys):
+    assert main(["info", str(shared_data / "raw" / "Nikon_Coolscan_scanner.nef")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Nikon_Coolscan_scanner.nef" in err[0] and "not a Bayer mosaic" in err[0]
+
+
+def test_truncated_raw_is_a_clear_error(shared_data, tmp_path):
+    data = (shared_data / "raw" / "colorchart.dng").read_bytes()
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes(data[: len(data) // 2])
+    proc = subprocess.run([sys.executable, "-m", "isp", "info", str(cut)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "cut.dng" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("pattern", cfa.PATTERNS)
+@pytest.mark.parametrize("bits", [10, 12, 14, 16])
+@pytest.mark.parametrize("layout", ["little", "big", "mipi"])
+def test_dump_round_trip(tmp_path, pattern, bits, layout):
+    rng = np.random.default_rng(bits)
+    mosaic = rng.integers(0, 1 << bits, size=(6, 12), dtype=np.uint16)
+    path = tmp_path / "frame.raw"
+    if layout == "mipi" and bits != 16:
+        path.write_bytes(packing.pack(mosaic, bits).tobytes())
+    else:
+        path.write_bytes(mosaic.astype("<u2" if layout != "big" else ">u2").tobytes())
+    meta = {"width": 12, "height": 6, "bits": bits, "pattern": pattern, "black_level": 64,
+            "byte_order": "big" if layout == "big" else "little", "packing": "mipi" if layout == "mipi" else "none"}
+    from_flags = isp.read(path, **meta)
+    (tmp_path / "frame.raw.json").write_text(json.dumps(meta))
+    from_sidecar = isp.read(path)
+    for frame in (from_flags, from_sidecar):
+        assert np.array_equal(frame.mosaic, mosaic)
+        assert frame.pattern == pattern and frame.white_level == (1 << bits) - 1
+        assert np.all(frame.black_level == 64)
+
+
+def test_mipi_raw10_matches_the_spec_byte_layout():
+    # CSI-2 RAW10: 4 MSB bytes, then one byte of the 2-bit remainders, pixel 0 in bits 1..0.
+    buf = np.array([0xFF, 0x00, 0x55, 0xAA, 0b10_01_00_11], dtype=np.uint8)
+    assert packing.unpack(buf, 1, 4, 10).tolist() == [[0x3FF, 0x000, 0x155, 0x2AA]]
+
+
+def test_dump_with_wrong_size_states_both_sizes(tmp_path, capsys):
+    path = tmp_path / "short.raw"
+    path.write_bytes(bytes(100))
+    code = main(["info", str(path), "--width", "16", "--height", "8", "--bits", "12", "--pattern", "RGGB"])
+    err = capsys.readouterr().err
+    assert code == 2 and "100 bytes" in err and "256" in err and "short.raw" in err
+
+
+def test_unknown_pattern_is_refused(tmp_path, capsys):
+    path = tmp_path / "x.raw"
+    path.write_bytes(bytes(32))
+    assert main(["info", str(path), "--width", "4", "--height", "4", "--bits", "12", "--pattern", "RGBW"]) == 2
+    assert "unknown CFA pattern 'RGBW'" in capsys.readouterr().err
+
+
+def test_missing_file_is_refused(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "nope.dng")]) == 2
+    assert "nope.dng: no such file" in capsys.readouterr().err
+
+
+def test_npy_mosaic_with_sidecar(tmp_path):
+    mosaic = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    np.save(tmp_path / "m.npy", mosaic)
+    (tmp_path / "m.npy.json").write_text(json.dumps({"pattern": "GBRG", "bits": 12}))
+    frame = isp.read(tmp_path / "m.npy")
+    assert frame.pattern == "GBRG" and frame.white_level == 4095 and np.array_equal(frame.mosaic, mosaic)
+
+
+def test_crop_by_odd_offset_follows_the_pattern():
+    frame = isp.RawFrame(np.zeros((8, 8), np.uint16), "RGGB", [[1, 2], [3, 4]], 1023)
+    c = frame.crop(1, 1, 4, 4)
+    assert c.pattern == "BGGR" and c.black_level.tolist() == [[4, 3], [2, 1]] and c.origin == (1, 1)
+
+
+def test_normalized_subtracts_black_per_site_and_scales_to_white():
+    mosaic = np.array([[100, 200], [300, 1023]], np.uint16)
+    frame = isp.RawFrame(mosaic, "RGGB", [[100, 0], [0, 23]], 1023)
+    n = frame.normalized()
+    assert n.dtype == np.float32
+    np.testing.assert_allclose(n, [[0, 200 / 1023], [300 / 1023, 1.0]], rtol=1e-6)
+
+
+def test_sequence_patterns_and_missing_frames(tmp_path):
+    for n in (1001, 1002, 1004):
+        (tmp_path / f"shot.{n:04d}.dng").write_bytes(b"")
+    seq = expand(tmp_path / "shot.####.dng", parse_frames("1001-1004"))
+    assert [n for n, _ in seq.frames] == [1001, 1002, 1004] and seq.missing == [1003]
+    assert [n for n, _ in expand(str(tmp_path / "shot.%04d.dng")).frames] == [1001, 1002, 1004]
+    assert len(expand(tmp_path)) == 3
+    assert frame_path("out/shot.####.exr", 7).name == "shot.0007.exr"
+    assert frame_path("out/shot.%05d.exr", 7).name == "shot.00007.exr"
+    assert parse_frames("1,3,5-7") == [1, 3, 5, 6, 7]
+    with pytest.raises(isp.InputError, match="ends before"):
+        parse_frames("9-3")
+
+
+@pytest.mark.parametrize("name,depth,tol", [("a.exr", "half", 1e-3), ("a.exr", "float", 0), ("a.tif", 16, 1e-5),
+                                            ("a.tif", 32, 0), ("a.png", 8, 2e-3), ("a.png", 16, 1e-5)])
+def test_writers_round_trip(tmp_path, name, depth, tol):
+    image = np.linspace(0, 1, 4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3)
+    path = isp.write(tmp_path / name, image, depth)
+    assert np.abs(isp.read_image(path) - image).max() <= tol
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
+
+
+def test_jpeg_and_display_formats_clip(tmp_path):
+    image = np.full((8, 8, 3), 1.5, np.float32)
+    assert np.all(isp.read_image(isp.write(tmp_path / "a.jpg", image)) == 1.0)
+    assert isp.read_image(isp.write(tmp_path / "a.exr", image, "float")).max() == 1.5
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    with pytest.raises(isp.InputError, match="unknown output format"):
+        isp.write(tmp_path / "a.bmpx", np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(isp.InputError, match="expected an"):
+        isp.write(tmp_path / "a.png", np.zeros((2, 2, 4), np.float32))
+    assert list(tmp_path.iterdir()) == []
