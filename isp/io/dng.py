@@ -17,10 +17,7 @@ which is what the sensor-dump reader takes. A .npy mosaic gets the same sidecar.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,27 +25,12 @@ import numpy as np
 
 from isp.errors import InputError
 from isp.frame import RawFrame
+from isp.io.writers import atomic_path
 
 _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 
 # TIFF field types
 _BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path in `path`'s folder; on success it is renamed over `path`,
-    on failure removed. (Local helper until the shared one in isp.io exists.)"""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _rationals(values, signed=False, denominator=10000):
@@ -163,6 +145,8 @@ def sidecar(frame: RawFrame) -> dict:
         "packing": "none",
         "black_level": black_level,
         "white_level": int(white) if white == int(white) else float(white),
+        **({"camera": frame.camera} if frame.camera else {}),
+        **({"frame_number": frame.frame_number} if frame.frame_number is not None else {}),
     }
 
 
