@@ -37,8 +37,8 @@ def atomic_path(path: Path):
 def write(path, image: np.ndarray, depth=None, *, quality: int = 95) -> Path:
     """Write an (H, W, 3) or (H, W) float image; returns the path.
 
-    Display formats (TIFF 16-bit, PNG, JPEG) clip to [0, 1] and quantise; EXR and float TIFF keep
-    values as they are. `depth` picks "half"/"float" for EXR, 16/32 for TIFF, 8/16 for PNG; the
+    Display formats (TIFF 16-bit, PNG, JPEG) clip to [0, 1] and quantise (a uint16/uint8 image of
+    the right depth is written as it is); EXR and float TIFF keep values as they are. `depth` picks "half"/"float" for EXR, 16/32 for TIFF, 8/16 for PNG; the
     default is the first of each.
     """
     path = Path(path)
@@ -59,9 +59,15 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95) -> Path:
 
 
 def _quantise(image: np.ndarray, bits: int) -> np.ndarray:
+    """Clip to [0, 1] and round to `bits`-bit integers; integer images of that depth pass as they are."""
+    dtype = np.uint16 if bits == 16 else np.uint8
+    if image.dtype == dtype:
+        return image
+    if np.issubdtype(image.dtype, np.integer):
+        raise InputError(f"a {image.dtype} image cannot be written at {bits} bits; pass floats in [0, 1]")
     top = (1 << bits) - 1
     q = np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0) * top + 0.5
-    return q.astype(np.uint16 if bits == 16 else np.uint8)
+    return q.astype(dtype)
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:
