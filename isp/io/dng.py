@@ -29,6 +29,8 @@ from isp.io.writers import atomic_path
 
 _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 
+MIN_DNG_SIZE = 22  # LibRaw refuses raw images narrower or shorter than this
+
 # TIFF field types
 _BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
 
@@ -111,6 +113,9 @@ def write_dng(path, frame: RawFrame) -> Path:
     import tifffile
 
     _check_frame(frame)
+    if min(frame.mosaic.shape) < MIN_DNG_SIZE:
+        raise InputError(f"{path}: a {frame.width}x{frame.height} DNG is too small for LibRaw, "
+                         f"which refuses raws under {MIN_DNG_SIZE}x{MIN_DNG_SIZE}")
     path = Path(path)
     with atomic_path(path) as tmp:
         with tifffile.TiffWriter(tmp, bigtiff=False, byteorder="<") as tif:
