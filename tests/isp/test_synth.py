@@ -300,8 +300,8 @@ def test_colorchecker_matches_colour_science_reference():
     in_gamut = rgb.min(axis=1) > 0  # cyan lies outside Rec.709: its negative red is clipped to 0
     assert in_gamut.sum() == 23 and rgb[list(cc.data).index("cyan"), 0] == 0
     np.testing.assert_allclose(xyy[in_gamut], ref[in_gamut], atol=2e-4)
-    for patch in rgb[19:]:  # the neutrals (bar the slightly warm white) are grey in Rec.709
-        assert patch.max() / patch.min() < 1.03
+    for patch in rgb[19:]:  # the neutrals (bar the warm white) are grey in Rec.709 within their real tints
+        assert patch.max() / patch.min() < 1.05
     names = list(cc.data)
     assert np.argmax(rgb[names.index("red")]) == 0
     assert np.argmax(rgb[names.index("green")]) == 1
