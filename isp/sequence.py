@@ -1,0 +1,145 @@
+"""Streaming a sequence through a pipeline: read ahead, compute, write behind, in bounded memory.
+
+Reading (LibRaw, file I/O) and writing (compression, file I/O) run in one thread each and overlap
+with the compute, which runs in the caller's thread with numba's own parallelism. At most
+`read_ahead` decoded frames and `write_behind` finished images are held at once, so a sequence of
+any length runs at constant memory. A frame that fails (missing, unreadable, unwritable) is
+reported in its result and the others go on.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from isp.errors import InputError
+from isp.io import expand, frame_path, read, write
+from isp.io.sequence import is_pattern
+
+
+@dataclass
+class FrameResult:
+    """What happened to one frame: its number, paths, per-stage milliseconds, and any error."""
+
+    number: int | None
+    source: Path | None
+    output: Path | None = None
+    image: np.ndarray | None = None  # only when no output path is given
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def output_paths(sequence, output) -> list[Path | None]:
+    """Output path per frame: a `####`/`%04d` template, a folder, or one file for one frame."""
+    if output is None:
+        return [None] * len(sequence.frames)
+    output = Path(output)
+    if is_pattern(output):
+        numbered = [n if n is not None else i + 1 for i, (n, _) in enumerate(sequence.frames)]
+        return [frame_path(output, n) for n in numbered]
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; give an output file name or a pattern like {output}/shot.####.exr")
+    if len(sequence.frames) > 1:
+        raise InputError(f"{output}: {len(sequence.frames)} input frames need an output pattern with #### or %04d")
+    return [output]
+
+
+def _check_not_inputs(sources: list[Path], outputs: list[Path | None]) -> None:
+    inputs = {p.resolve() for p in sources}
+    for out in outputs:
+        if out is not None and out.resolve() in inputs:
+            raise InputError(f"{out}: refusing to write over an input file")
+
+
+def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | None = None,
+                     skip_existing: bool = False, depth=None, geometry: dict | None = None,
+                     read_ahead: int = 2, write_behind: int = 2) -> Iterator[FrameResult]:
+    """Process a sequence frame by frame, yielding a FrameResult per frame in order.
+
+    `inputs`: a pattern (`shot.####.dng`, `shot.%04d.dng`), a folder, a file or a list of files.
+    `output`: an output pattern (or a single file for a single frame), or None to get each image
+    back in `FrameResult.image` instead of writing it. Missing frames in the requested range come
+    back as failed results; `skip_existing` leaves frames whose output already exists alone.
+    """
+    from isp.pipeline import Pipeline
+
+    pipeline = pipeline if pipeline is not None else Pipeline.from_config()
+    sequence = expand(inputs, frames)
+    outputs = output_paths(sequence, output)
+    _check_not_inputs([p for _, p in sequence.frames], outputs)
+    geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
+    for n in sequence.missing:
+        yield FrameResult(n, None, error=f"frame {n} is missing")
+    if outputs[0] is not None and not outputs[0].parent.is_dir():
+        raise InputError(f"{outputs[0].parent}: output folder does not exist")
+
+    def load(number, path):
+        t0 = time.perf_counter()
+        frame = read(path, frame_number=number, **geometry)
+        return frame, (time.perf_counter() - t0) * 1e3
+
+    def save(result: FrameResult, image):
+        t0 = time.perf_counter()
+        write(result.output, image, depth)
+        result.timings["write"] = (time.perf_counter() - t0) * 1e3
+
+    todo = [(n, p, out) for (n, p), out in zip(sequence.frames, outputs)]
+    with ThreadPoolExecutor(1, thread_name_prefix="isp-read") as reader, \
+            ThreadPoolExecutor(1, thread_name_prefix="isp-write") as writer:
+        reads: deque[tuple[int | None, Path, Path | None, Future | None]] = deque()
+        writes: deque[tuple[FrameResult, Future]] = deque()
+        queue = iter(todo)
+
+        def fill():
+            while len(reads) < max(1, read_ahead):
+                item = next(queue, None)
+                if item is None:
+                    return
+                n, p, out = item
+                skip = skip_existing and out is not None and out.exists()
+                reads.append((n, p, out, None if skip else reader.submit(load, n, p)))
+
+        fill()
+        while reads:
+            n, path, out, pending = reads.popleft()
+            fill()
+            result = FrameResult(n, path, out)
+            if pending is None:
+                result.skipped = True
+                yield result
+                continue
+            try:
+                frame, result.timings["read"] = pending.result()
+                image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None)
+                result.timings.update(stage_ms)
+            except InputError as e:
+                result.error = " ".join(str(e).split())
+                yield result
+                continue
+            if out is None:
+                result.image = image
+                yield result
+                continue
+            writes.append((result, writer.submit(save, result, image)))
+            while len(writes) > max(0, write_behind):
+                yield _finish(*writes.popleft())
+        while writes:
+            yield _finish(*writes.popleft())
+
+
+def _finish(result: FrameResult, pending: Future) -> FrameResult:
+    try:
+        pending.result()
+    except (InputError, OSError) as e:
+        result.error = " ".join(str(e).split())
+    return result
