@@ -24,7 +24,7 @@ def add_parser(sub):
     p.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT or uhd, 4k, 2k, 1080p, hd, 720p, vga, small")
     p.add_argument("--frames", type=int, default=1, help="number of frames (default 1)")
     p.add_argument("--start", type=int, default=1, help="first frame number of a sequence (default 1)")
-    p.add_argument("--motion", default="0,0", metavar="DY,DX", help="motion in pixels per frame (sub-pixel allowed)")
+    p.add_argument("--motion", default="0,0", metavar="DY,DX", help="motion in pixels per frame, sub-pixel allowed (write --motion=-1,0 when DY is negative)")
     p.add_argument("--object", action="store_true",
                    help="move a square over the still scene instead of panning the whole scene")
     p.add_argument("--exposure", type=float, default=0.0, metavar="EV", help="scale the scene by 2**EV")
