@@ -54,7 +54,8 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
         )
         crop_box = (sizes.crop_top_margin, sizes.crop_left_margin, sizes.crop_height, sizes.crop_width)
     if Path(path).suffix.lower() == ".dng":
-        frame.camera, frame.dng = _dng_tags(path)
+        frame.camera, frame.dng, iso = _dng_tags(path)
+        frame.iso = frame.iso or iso
         if frame.xyz_to_camera is None and frame.dng.color_matrix1 is not None:
             frame.xyz_to_camera = _d65_matrix(frame.dng)
         if crop and crop_box[2] > 0 and crop_box[3] > 0:
@@ -106,8 +107,8 @@ def _rational_matrix(tag, shape=(3, 3)) -> np.ndarray | None:
     return v[:n].reshape(shape)
 
 
-def _dng_tags(path) -> tuple[str, DngColour]:
-    """UniqueCameraModel and the colour tags of a DNG's first IFD."""
+def _dng_tags(path) -> tuple[str, DngColour, float | None]:
+    """UniqueCameraModel, the colour tags and the ISO (EXIF ISOSpeedRatings) of a DNG's first IFD."""
     try:
         with tifffile.TiffFile(path) as tif:
             tags = tif.pages[0].tags
@@ -125,7 +126,11 @@ def _dng_tags(path) -> tuple[str, DngColour]:
                 calibration_illuminant2=illuminant(50779),
                 as_shot_neutral=_rational_matrix(get(50728), (3,)),
             )
-            return (str(model.value).strip("\x00 ") if model else ""), colour
+            iso = get(34855).value if get(34855) else None
+            if iso is None and get(34665) and isinstance(get(34665).value, dict):  # the EXIF IFD
+                iso = get(34665).value.get("ISOSpeedRatings")
+            iso_value = float(np.ravel(iso)[0]) if iso is not None else None
+            return (str(model.value).strip("\x00 ") if model else ""), colour, iso_value
     except (tifffile.TiffFileError, ValueError, KeyError, IndexError) as e:
         raise InputError(f"{path}: malformed DNG tags ({e})") from None
 

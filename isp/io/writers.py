@@ -17,6 +17,8 @@ import tifffile
 from isp.errors import InputError
 
 FORMATS = {".exr": "exr", ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 DEPTHS = {"exr": ("half", "float"), "tiff": (16, 32), "png": (8, 16), "jpeg": (8,)}
 
 
@@ -28,6 +30,7 @@ def atomic_path(path: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
