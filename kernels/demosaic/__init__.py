@@ -7,11 +7,13 @@ normalised, values above 1 kept) and a CFA pattern ("RGGB", "BGGR", "GRBG", "GBR
 from kernels.demosaic.bilinear import bilinear
 from kernels.demosaic.malvar2004 import malvar2004
 from kernels.demosaic.menon2007 import menon2007
+from kernels.demosaic.rcd import rcd
 
 ALGORITHMS = {
     "bilinear": bilinear,
     "malvar2004": malvar2004,
     "menon2007": menon2007,
+    "rcd": rcd,
 }
 
 
