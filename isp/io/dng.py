@@ -32,7 +32,7 @@ _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 MIN_DNG_SIZE = 22  # LibRaw refuses raw images narrower or shorter than this
 
 # TIFF field types
-_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
+_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL, _DOUBLE = 1, 2, 3, 4, 5, 10, 12
 
 
 def _rationals(values, signed=False, denominator=10000):
@@ -101,6 +101,9 @@ def dng_tags(frame: RawFrame) -> list[tuple]:
         neutral = 1.0 / np.asarray(frame.wb, dtype=np.float64)
     if neutral is not None:
         tags.append((50728, _RATIONAL, 3, _rationals(np.asarray(neutral) / np.max(neutral), denominator=1000000), True))
+    noise = frame.extra.get("noise")
+    if isinstance(noise, dict) and "a" in noise and "b" in noise:  # NoiseProfile: variance = S*x + O
+        tags.append((51041, _DOUBLE, 2, (float(noise["a"]), float(noise["b"])), True))
     if frame.iso:
         tags.append((34855, _SHORT, 1, int(round(frame.iso)), True))  # ISOSpeedRatings
     if frame.exposure_time:

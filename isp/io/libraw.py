@@ -54,8 +54,10 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
         )
         crop_box = (sizes.crop_top_margin, sizes.crop_left_margin, sizes.crop_height, sizes.crop_width)
     if Path(path).suffix.lower() == ".dng":
-        frame.camera, frame.dng, iso = _dng_tags(path)
+        frame.camera, frame.dng, iso, noise_profile = _dng_tags(path)
         frame.iso = frame.iso or iso
+        if noise_profile is not None:
+            frame.extra["noise_profile"] = noise_profile
         if frame.xyz_to_camera is None and frame.dng.color_matrix1 is not None:
             frame.xyz_to_camera = _d65_matrix(frame.dng)
         if crop and crop_box[2] > 0 and crop_box[3] > 0:
@@ -107,8 +109,9 @@ def _rational_matrix(tag, shape=(3, 3)) -> np.ndarray | None:
     return v[:n].reshape(shape)
 
 
-def _dng_tags(path) -> tuple[str, DngColour, float | None]:
-    """UniqueCameraModel, the colour tags and the ISO (EXIF ISOSpeedRatings) of a DNG's first IFD."""
+def _dng_tags(path) -> tuple[str, DngColour, float | None, np.ndarray | None]:
+    """UniqueCameraModel, the colour tags, the ISO (EXIF ISOSpeedRatings) and the NoiseProfile
+    ((S, O) pairs: variance = S * x + O for x in [0, 1]) of a DNG's first IFD."""
     try:
         with tifffile.TiffFile(path) as tif:
             tags = tif.pages[0].tags
@@ -130,7 +133,8 @@ def _dng_tags(path) -> tuple[str, DngColour, float | None]:
             if iso is None and get(34665) and isinstance(get(34665).value, dict):  # the EXIF IFD
                 iso = get(34665).value.get("ISOSpeedRatings")
             iso_value = float(np.ravel(iso)[0]) if iso is not None else None
-            return (str(model.value).strip("\x00 ") if model else ""), colour, iso_value
+            profile = np.array(get(51041).value, dtype=np.float64).reshape(-1, 2) if get(51041) else None
+            return (str(model.value).strip("\x00 ") if model else ""), colour, iso_value, profile
     except (tifffile.TiffFileError, ValueError, KeyError, IndexError) as e:
         raise InputError(f"{path}: malformed DNG tags ({e})") from None
 
