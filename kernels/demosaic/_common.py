@@ -51,7 +51,7 @@ def mirror(i, n):
     return i
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def load_strip(m, y0, pad, buf):
     """buf[i, j] = m at row y0 - pad + i, column j - pad, mirrored where outside m."""
     h, w = m.shape

@@ -41,7 +41,7 @@ def row(b, i, out_row, w, c0, red_row):
         out_row[x, 2] = v if red_row else h
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _bilinear(m, ry, rx, out, scratch):
     h, w = m.shape
     chunks = scratch.shape[0]

@@ -67,7 +67,7 @@ def first(r, c0):
     return r + ((r ^ c0) & 1)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _strip(s, rows, cols, ry, rx):
     """All stages on one padded strip; s holds the planes, s[CFA] the mirrored mosaic."""
     cfa = s[CFA]
@@ -156,7 +156,7 @@ def _strip(s, rows, cols, ry, rx):
                 s[R, i, j] = cfa[i, j] + d
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _menon(m, ry, rx, out, scratch):
     h, w = m.shape
     chunks = scratch.shape[0]

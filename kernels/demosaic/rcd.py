@@ -44,11 +44,11 @@ def hpf(b, i, j, di, dj):
 
 
 @nb.njit(inline="always")
-def discrimination(a, i, j, di, dj, p, q):
-    """s = (A - B) / (A + B) from squared responses a = (p, q) summed over (i, j) and its two
+def discrimination(p, q, i, j, di, dj):
+    """s = (A - B) / (A + B) from squared responses p and q summed over (i, j) and its two
     neighbours along (di, dj) and (di, -dj) respectively: s > 0 means more structure along p."""
-    sa = max(EPSSQ, a[p, i, j] + (a[p, i - di, j - dj] + a[p, i + di, j + dj]))
-    sb = max(EPSSQ, a[q, i, j] + (a[q, i - di, j + dj] + a[q, i + di, j - dj]))
+    sa = max(EPSSQ, p[i, j] + (p[i - di, j - dj] + p[i + di, j + dj]))
+    sb = max(EPSSQ, q[i, j] + (q[i - di, j + dj] + q[i + di, j - dj]))
     return (sa - sb) / (sa + sb)
 
 
@@ -138,61 +138,85 @@ def rb_parity(i, ry, rx):
     return (rx if red_row else 1 - rx), red_row
 
 
-@nb.njit(inline="always")
-def first(r, c0):
-    """First column >= r with the parity c0."""
-    return r + ((r ^ c0) & 1)
-
-
-@nb.njit(cache=True)
-def _strip(s, rows, cols, ry, rx):
-    """All stages on one padded strip; s holds the planes, s[CFA] the mirrored mosaic. Each
-    stage covers the margin a the later stages read (in buffer rows/columns [a, n - a))."""
-    b = s[CFA]
-    for i in range(3, rows - 3):  # 1.1 squared high-pass along columns (SV) and rows (SH)
+@nb.njit(cache=True, error_model="numpy")
+def _directions(b, hv, hh, vh, rows, cols):
+    """1. Squared high-pass along columns (hv) and rows (hh), then the discrimination vh,
+    > 0 where rows are smoother."""
+    for i in range(3, rows - 3):
         for j in range(3, cols - 3):
-            s[SV, i, j] = hpf(b, i, j, 1, 0)
-            s[SH, i, j] = hpf(b, i, j, 0, 1)
-    for i in range(4, rows - 4):  # 1.2 discrimination, > 0 where rows are smoother
+            hv[i, j] = hpf(b, i, j, 1, 0)
+            hh[i, j] = hpf(b, i, j, 0, 1)
+    for i in range(4, rows - 4):
         for j in range(4, cols - 4):
-            sv = max(EPSSQ, s[SV, i, j] + (s[SV, i - 1, j] + s[SV, i + 1, j]))
-            sh = max(EPSSQ, s[SH, i, j] + (s[SH, i, j - 1] + s[SH, i, j + 1]))
-            s[VH, i, j] = (sv - sh) / (sv + sh)
-    for i in range(2, rows - 2):  # 2 low-pass at red/blue samples, clamped at 0
-        c0, _ = rb_parity(i, ry, rx)
-        for j in range(first(2, c0), cols - 2, 2):
-            s[LPF, i, j] = max(np.float32(0), b[i, j] + HALF * ((b[i - 1, j] + b[i + 1, j]) + (b[i, j - 1] + b[i, j + 1]))
-                               + QUARTER * ((b[i - 1, j - 1] + b[i - 1, j + 1]) + (b[i + 1, j - 1] + b[i + 1, j + 1])))
-    for i in range(5, rows - 5):  # 3 green
-        c0, _ = rb_parity(i, ry, rx)
-        for j in range(first(5, 1 - c0), cols - 5, 2):
-            s[G, i, j] = b[i, j]
-        for j in range(first(5, c0), cols - 5, 2):
-            s[G, i, j] = green_at_rb(b, s[LPF], s[VH], i, j)
-    for i in range(5, rows - 5):  # 4.1 squared high-pass along the P (SV) and Q (SH) diagonals
-        c0, _ = rb_parity(i, ry, rx)
-        for j in range(first(5, c0), cols - 5, 2):
-            s[SV, i, j] = hpf(b, i, j, 1, 1)
-            s[SH, i, j] = hpf(b, i, j, 1, -1)
-    for i in range(6, rows - 6):  # 4.1 P/Q discrimination, > 0 where Q is smoother
-        c0, _ = rb_parity(i, ry, rx)
-        for j in range(first(6, c0), cols - 6, 2):
-            s[PQ, i, j] = discrimination(s, i, j, 1, 1, SV, SH)
-    for i in range(7, rows - 7):  # 4.2 red and blue at red/blue samples
-        c0, red_row = rb_parity(i, ry, rx)
-        own, other = (R, B) if red_row else (B, R)
-        for j in range(first(7, c0), cols - 7, 2):
-            s[own, i, j] = b[i, j]
-            s[other, i, j] = other_at_rb(b, s[G], s[PQ], i, j)
-    for i in range(PAD, rows - PAD):  # 4.3 red and blue at green samples
-        c0, _ = rb_parity(i, ry, rx)
-        for j in range(first(PAD, 1 - c0), cols - PAD, 2):
-            d = refined(s[VH], i, j)
-            s[R, i, j] = colour_at_g(s[R], s[G], d, i, j)
-            s[B, i, j] = colour_at_g(s[B], s[G], d, i, j)
+            sv = max(EPSSQ, hv[i, j] + (hv[i - 1, j] + hv[i + 1, j]))
+            sh = max(EPSSQ, hh[i, j] + (hh[i, j - 1] + hh[i, j + 1]))
+            vh[i, j] = (sv - sh) / (sv + sh)
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True, error_model="numpy")
+def _green(b, lpf, vh, g, rows, cols, ry, rx):
+    """2. Low-pass of the mosaic, clamped at 0; 3. green."""
+    for i in range(2, rows - 2):
+        for j in range(2, cols - 2):
+            lpf[i, j] = max(np.float32(0), b[i, j] + HALF * ((b[i - 1, j] + b[i + 1, j]) + (b[i, j - 1] + b[i, j + 1]))
+                            + QUARTER * ((b[i - 1, j - 1] + b[i - 1, j + 1]) + (b[i + 1, j - 1] + b[i + 1, j + 1])))
+    for i in range(5, rows - 5):
+        c0, _ = rb_parity(i, ry, rx)
+        for j in range(5, cols - 5):
+            est = green_at_rb(b, lpf, vh, i, j)
+            g[i, j] = est if ((j ^ c0) & 1) == 0 else b[i, j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _diagonals(b, hp, hq, pq, rows, cols):
+    """4.1 Squared high-pass along the P (hp) and Q (hq) diagonals and the discrimination pq,
+    > 0 where Q is smoother."""
+    for i in range(5, rows - 5):
+        for j in range(5, cols - 5):
+            hp[i, j] = hpf(b, i, j, 1, 1)
+            hq[i, j] = hpf(b, i, j, 1, -1)
+    _discriminate(hp, hq, pq, rows, cols)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _discriminate(hp, hq, pq, rows, cols):
+    for i in range(6, rows - 6):
+        for j in range(6, cols - 6):
+            pq[i, j] = discrimination(hp, hq, i, j, 1, 1)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _red_blue(b, g, pq, red, blue, rows, cols, ry, rx):
+    """4.2 Red and blue at red/blue samples (both planes hold garbage at green samples)."""
+    for i in range(7, rows - 7):
+        _, red_row = rb_parity(i, ry, rx)
+        for j in range(7, cols - 7):
+            c = b[i, j]
+            o = other_at_rb(b, g, pq, i, j)
+            red[i, j] = c if red_row else o
+            blue[i, j] = o if red_row else c
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _finish(g, vh, rr, bb, y0, y1, ry, rx, out):
+    """4.3 red and blue at green samples, fused with the write of rows [y0, y1) to out."""
+    w = out.shape[1]
+    for y in range(y0, y1):
+        i = y - y0 + PAD
+        c0, _ = rb_parity(i, ry, rx)
+        o = out[y]
+        for x in range(w):
+            j = x + PAD
+            d = refined(vh, i, j)
+            r = colour_at_g(rr, g, d, i, j)
+            bl = colour_at_g(bb, g, d, i, j)
+            on_rb = ((j ^ c0) & 1) == 0
+            o[x, 0] = rr[i, j] if on_rb else r
+            o[x, 1] = g[i, j]
+            o[x, 2] = bb[i, j] if on_rb else bl
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _rcd(m, ry, rx, out, scratch):
     h, w = m.shape
     chunks = scratch.shape[0]
@@ -202,13 +226,11 @@ def _rcd(m, ry, rx, out, scratch):
         s = scratch[chunk]
         for y0 in range(start, stop, STRIP):
             load_strip(m, y0, PAD, s[CFA])
-            _strip(s, rows, cols, ry, rx)
-            for y in range(y0, min(y0 + STRIP, stop)):
-                i = y - y0 + PAD
-                for x in range(w):
-                    out[y, x, 0] = s[R, i, x + PAD]
-                    out[y, x, 1] = s[G, i, x + PAD]
-                    out[y, x, 2] = s[B, i, x + PAD]
+            _directions(s[CFA], s[SV], s[SH], s[VH], rows, cols)
+            _green(s[CFA], s[LPF], s[VH], s[G], rows, cols, ry, rx)
+            _diagonals(s[CFA], s[SV], s[SH], s[PQ], rows, cols)
+            _red_blue(s[CFA], s[G], s[PQ], s[R], s[B], rows, cols, ry, rx)
+            _finish(s[G], s[VH], s[R], s[B], y0, min(y0 + STRIP, stop), ry, rx, out)
 
 
 def rcd(mosaic, pattern: str) -> np.ndarray:
