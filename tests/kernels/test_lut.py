@@ -117,7 +117,7 @@ def test_fused_shaper_equals_two_passes(case):
         a = kl.apply_lut1d(x, shaper, sl, ss, np.empty_like(x))
         f3 = kl.apply_lut3d_tetrahedral if tetra else kl.apply_lut3d_trilinear
         b = f3(a, table.reshape(-1), table.shape[0], l, s, np.empty_like(x))
-        assert np.max(np.abs(fused - b)) == 0
+        assert np.max(np.abs(fused - b)) < 1e-6  # FMA contraction may move the last bit
 
 
 def test_cdl_formula():
