@@ -32,13 +32,14 @@ def pixel(b, i, j, on_rb):
 
 @nb.njit(inline="always")
 def row(b, i, out_row, w, c0, red_row):
-    """Demosaic buffer row i of the padded strip b into out_row; c0 is the column parity of
-    the row's red/blue samples and red_row whether they are red."""
+    """Demosaic buffer row i of the padded strip b into out_row (one image row, flattened:
+    a flat index vectorises, an (x, channel) one does not); c0 is the column parity of the
+    row's red/blue samples and red_row whether they are red."""
     for x in range(w):
         h, g, v = pixel(b, i, x + PAD, ((x ^ c0) & 1) == 0)
-        out_row[x, 0] = h if red_row else v
-        out_row[x, 1] = g
-        out_row[x, 2] = v if red_row else h
+        out_row[3 * x] = h if red_row else v
+        out_row[3 * x + 1] = g
+        out_row[3 * x + 2] = v if red_row else h
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
@@ -52,7 +53,7 @@ def _bilinear(m, ry, rx, out, scratch):
             load_strip(m, y0, PAD, buf)
             for y in range(y0, min(y0 + STRIP, stop)):
                 red_row = (y & 1) == ry
-                row(buf, y - y0 + PAD, out[y], w, rx if red_row else 1 - rx, red_row)
+                row(buf, y - y0 + PAD, out[y].reshape(3 * w), w, rx if red_row else 1 - rx, red_row)
 
 
 def bilinear(mosaic, pattern: str) -> np.ndarray:

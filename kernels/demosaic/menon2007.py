@@ -169,10 +169,12 @@ def _menon(m, ry, rx, out, scratch):
             _strip(s, rows, cols, ry, rx)
             for y in range(y0, min(y0 + STRIP, stop)):
                 i = y - y0 + PAD
+                o = out[y].reshape(3 * w)  # a flat index vectorises, an (x, channel) one does not
+                r, g, bl = s[R, i], s[G2, i], s[B, i]
                 for x in range(w):
-                    out[y, x, 0] = s[R, i, x + PAD]
-                    out[y, x, 1] = s[G2, i, x + PAD]
-                    out[y, x, 2] = s[B, i, x + PAD]
+                    o[3 * x] = r[x + PAD]
+                    o[3 * x + 1] = g[x + PAD]
+                    o[3 * x + 2] = bl[x + PAD]
 
 
 def menon2007(mosaic, pattern: str) -> np.ndarray:

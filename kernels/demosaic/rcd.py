@@ -204,16 +204,16 @@ def _finish(g, vh, rr, bb, y0, y1, ry, rx, out):
     for y in range(y0, y1):
         i = y - y0 + PAD
         c0, _ = rb_parity(i, ry, rx)
-        o = out[y]
+        o = out[y].reshape(3 * w)  # a flat index vectorises, an (x, channel) one does not
         for x in range(w):
             j = x + PAD
             d = refined(vh, i, j)
             r = colour_at_g(rr, g, d, i, j)
             bl = colour_at_g(bb, g, d, i, j)
             on_rb = ((j ^ c0) & 1) == 0
-            o[x, 0] = rr[i, j] if on_rb else r
-            o[x, 1] = g[i, j]
-            o[x, 2] = bb[i, j] if on_rb else bl
+            o[3 * x] = rr[i, j] if on_rb else r
+            o[3 * x + 1] = g[i, j]
+            o[3 * x + 2] = bb[i, j] if on_rb else bl
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
