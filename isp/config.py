@@ -40,9 +40,9 @@ def _names(kind: str) -> Callable[[], list[str]]:
             from isp.colour import COLOURSPACES
 
             return sorted(COLOURSPACES)
-        from kernels.colour import TRANSFERS
+        from kernels.colour import TRANSFER_FUNCTIONS
 
-        return sorted(TRANSFERS)
+        return sorted(TRANSFER_FUNCTIONS)
 
     return allowed
 

@@ -1,0 +1,243 @@
+"""The pipeline: a raw frame to a graded image, in camera order.
+
+    sensor    black/white level, defective pixels          kernels.sensor
+    denoise   on the CFA mosaic, noise-model aware          isp.denoise
+    balance   white balance, highlight clip                 kernels.sensor
+    demosaic  mosaic -> camera RGB                          kernels.demosaic
+    colour    camera RGB -> output space, transfer          kernels.colour
+    grade     ASC CDL, 1D shaper + 3D LUT                   kernels.lut
+    output    quantisation to the output's integers         kernels.fused
+
+`Pipeline.process(frame)` runs them. The fused path (the default) runs sensor correction
+and white balance in one pass, and colour, CDL, LUT and quantisation in another, so the image
+crosses memory once per pass instead of once per stage; with `strip_rows` set, demosaic joins
+that last pass strip by strip (each strip demosaiced into a buffer that stays in cache). The
+unfused path runs each stage as its own kernel over the whole frame; both give the same result
+(tests hold them to 1e-5).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from isp import config as configuration
+from isp.errors import InputError
+from isp.frame import RawFrame
+from kernels import fused as kfused
+from kernels import sensor as ksensor
+
+HALO = 16  # rows above and below a strip that its demosaic reads: more than any algorithm's reach
+
+
+@dataclass
+class FrameParams:
+    """What the frame itself decides: white balance gains, camera -> output matrix."""
+
+    gains: np.ndarray  # (3,) float32 white-balance multipliers (R, G, B)
+    site_gains: np.ndarray  # (2, 2) float32, the gains laid out like the CFA
+    clip: np.float32  # highlight clip level after white balance (inf: none)
+    matrix: np.ndarray  # (3, 3) float32, white-balanced camera RGB -> output space (linear)
+
+
+class Pipeline:
+    """A configured pipeline; build once, process many frames."""
+
+    def __init__(self, config: dict | None = None, strip_rows: int = 0):
+        from isp import colour, grade
+        from kernels.colour import TRANSFER_FUNCTIONS
+        from kernels.demosaic import ALGORITHMS
+
+        self.config = config if config is not None else configuration.load()
+        c = self.config
+        self.demosaic = ALGORITHMS[c["demosaic"]["algorithm"]]
+        self.denoise_method = c["denoise"]["method"]
+        self.space = c["output"]["colorspace"]
+        self.transfer = TRANSFER_FUNCTIONS[c["output"]["transfer"]]
+        self.transfer_table = kfused.transfer_table(self.transfer)
+        self.cdl = grade.read_cdl(c["grade"]["cdl"]) if c["grade"]["cdl"] else None
+        self.lut = grade.compile_lut(c["grade"]["lut"]) if c["grade"]["lut"] else None
+        self.interpolation = c["grade"]["interpolation"]
+        self._cdl_args = _cdl_args(self.cdl)
+        self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
+        self.strip_rows = strip_rows
+        self._colour = colour
+
+    @classmethod
+    def from_config(cls, source=None, overrides: dict | None = None) -> Pipeline:
+        """A pipeline from a TOML path, a config dict or None (the defaults), with overrides
+        ({"section.key": value}) on top, as the command line gives them."""
+        return cls(configuration.load(source, overrides))
+
+    # -- what each frame decides ---------------------------------------------------------------
+    def frame_params(self, frame: RawFrame, mosaic: np.ndarray | None = None) -> FrameParams:
+        """White balance and colour matrix for this frame. `mosaic` (normalised) is
+        needed for the automatic white balances."""
+        from kernels.cfa import channels
+
+        gains = np.asarray(self._colour.white_balance_gains(frame, self.config["sensor"]["white_balance"], mosaic),
+                           dtype=np.float32)
+        clip = np.float32(np.inf)
+        if self.config["sensor"]["highlights"] == "clip":
+            clip = np.float32(gains.min())  # the lowest balanced saturation: blown areas stay neutral
+        matrix = np.asarray(self._colour.camera_to_working_matrix(frame, gains, self.space), dtype=np.float32)
+        return FrameParams(gains, gains[channels(frame.pattern)].astype(np.float32), clip,
+                           np.ascontiguousarray(matrix))
+
+    def _needs_mosaic_for_wb(self) -> bool:
+        return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
+
+    # -- running ---------------------------------------------------------------------------------
+    def process(self, frame: RawFrame, *, fused: bool = True, depth=None) -> np.ndarray:
+        """The graded (H, W, 3) image: float32, or uint8/uint16 when `depth` is 8/16."""
+        return self.process_timed(frame, fused=fused, depth=depth)[0]
+
+    def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None) -> tuple[np.ndarray, dict]:
+        """`process`, and the milliseconds each pass took (fused passes are timed together)."""
+        if not isinstance(frame, RawFrame):
+            raise InputError(f"expected an isp.RawFrame, got {type(frame).__name__}")
+        ms: dict[str, float] = {}
+        denoising = self.denoise_method != "off"
+        one_pass = not denoising and not self._needs_mosaic_for_wb()
+        black, scale = _levels(frame)
+        threshold = np.float32(self.config["sensor"]["defect_threshold"])
+        with _timed(ms, "sensor"):
+            if one_pass:  # levels, defects, white balance and clip in a single pass
+                p = self.frame_params(frame)
+                mosaic = ksensor.correct(frame.mosaic, black, scale, p.site_gains, threshold, p.clip)
+            else:
+                mosaic = ksensor.correct(frame.mosaic, black, scale, _UNIT, threshold, np.float32(np.inf))
+        if denoising:
+            from isp.denoise import denoise
+            from isp.noise import estimate, from_frame
+
+            with _timed(ms, "denoise"):
+                model = from_frame(frame) or estimate(mosaic, frame.pattern)
+                mosaic = denoise(mosaic, model, self.denoise_method, self.config["denoise"]["strength"])
+        if not one_pass:  # white balance after the denoiser, whose noise model is of the raw data
+            with _timed(ms, "balance"):
+                p = self.frame_params(frame, mosaic)
+                ksensor.balance(mosaic, p.site_gains, p.clip)
+        quantise = _quantise(depth)
+        out = np.empty((frame.height, frame.width, 3), _DTYPES[quantise])
+        if fused and self.strip_rows and not self._lut_rest:
+            with _timed(ms, "demosaic+colour+grade"):
+                self._develop_strips(mosaic, frame.pattern, p, out, quantise)
+            return out, ms
+        with _timed(ms, "demosaic"):
+            rgb = self.demosaic(mosaic, frame.pattern)
+        if fused:  # every per-pixel stage in one pass, straight into the output's dtype
+            with _timed(ms, "colour+grade"):
+                lut_args = _NO_LUT if self._lut_rest else self._lut_args
+                target = rgb if self._lut_rest else out
+                kfused.finish(rgb, 0, rgb.shape[0], target, 0, p.matrix, self.transfer, self.transfer_table,
+                              self._cdl_args, lut_args, np.float32(0 if self._lut_rest else quantise))
+                if self._lut_rest:  # a LUT with steps the fused pass cannot take
+                    self.lut.apply(rgb, self.interpolation, out=rgb)
+                    self._quantise_into(rgb, out, quantise)
+            return out, ms
+        with _timed(ms, "colour"):
+            self._colour_unfused(rgb, p)
+        with _timed(ms, "grade"):
+            if self.cdl is not None:
+                from isp.grade import apply_cdl
+
+                apply_cdl(rgb, self.cdl, out=rgb)
+            if self.lut is not None:
+                self.lut.apply(rgb, self.interpolation, out=rgb)
+        with _timed(ms, "output"):
+            self._quantise_into(rgb, out, quantise)
+        return out, ms
+
+    @staticmethod
+    def _quantise_into(rgb: np.ndarray, out: np.ndarray, quantise: int) -> None:
+        if quantise:
+            kfused.finish(rgb, 0, rgb.shape[0], out, 0, _IDENTITY, 0, _LINEAR_TABLE, _NO_CDL, _NO_LUT,
+                          np.float32(quantise))
+        else:
+            np.copyto(out, rgb)
+
+    def _colour_unfused(self, rgb: np.ndarray, p: FrameParams) -> np.ndarray:
+        from kernels.colour import apply_matrix, apply_transfer
+
+        px = rgb.reshape(-1, 3)
+        apply_matrix(px, p.matrix, px)
+        apply_transfer(px, self.transfer, False, px)
+        return rgb
+
+    def _develop_strips(self, mosaic: np.ndarray, pattern: str, p: FrameParams, out: np.ndarray, quantise: int):
+        """Demosaic + finish strip by strip: a strip and its halo are demosaiced into a buffer that
+        stays in cache, and its middle rows are finished straight into the output."""
+        h = mosaic.shape[0]
+        for y0 in range(0, h, self.strip_rows):
+            y1 = min(h, y0 + self.strip_rows)
+            top = max(0, y0 - HALO)
+            bottom = min(h, y1 + HALO)
+            rgb = self.demosaic(mosaic[top:bottom], pattern if top % 2 == 0 else _shifted(pattern))
+            kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.transfer_table, self._cdl_args,
+                          self._lut_args, np.float32(quantise))
+
+
+def _levels(frame: RawFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Black level and 1 / (white - black) per CFA site, float32 (2, 2)."""
+    black = frame.black_level.astype(np.float32)
+    return black, (1.0 / (frame.white_level - black)).astype(np.float32)
+
+
+def _shifted(pattern: str) -> str:
+    from kernels.cfa import shift
+
+    return shift(pattern, 1, 0)
+
+
+def _quantise(depth) -> int:
+    if depth in (None, "half", "float", 32):
+        return 0
+    if depth in (8, 16):
+        return 255 if depth == 8 else 65535
+    raise InputError(f"output depth {depth!r}; expected 8, 16, 32, 'half' or 'float'")
+
+
+_IDENTITY = np.eye(3, dtype=np.float32)
+_UNIT = np.ones((2, 2), np.float32)
+_DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
+_LINEAR_TABLE = kfused.transfer_table(0)
+_NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
+_NO_LUT = (False, np.zeros((2, 3), np.float32), np.zeros(3, np.float32), np.ones(3, np.float32),
+           False, np.zeros(24, np.float32), np.int64(2), np.zeros(3, np.float32), np.ones(3, np.float32), True)
+
+
+def _cdl_args(cdl) -> tuple:
+    if cdl is None:
+        return _NO_CDL
+    f = lambda v: np.ascontiguousarray(v, dtype=np.float32)  # noqa: E731
+    return (True, f(cdl.slope), f(cdl.offset), f(cdl.power), np.float32(cdl.saturation), cdl.style == "asc")
+
+
+def _lut_args(lut, tetrahedral: bool) -> tuple[tuple, bool]:
+    """The fused pass's LUT tuple, and whether the LUT has steps it cannot take (then the LUT is
+    applied by isp.grade after the fused colour pass)."""
+    if lut is None:
+        return _NO_LUT, False
+    kinds = [s.kind for s in lut.steps]
+    shaper = cube = None
+    if kinds == ["lut3d"]:
+        cube = lut.steps[0].arrays
+    elif kinds == ["lut1d"]:
+        shaper = lut.steps[0].arrays
+    elif kinds == ["lut1d", "lut3d"]:
+        shaper, cube = lut.steps[0].arrays, lut.steps[1].arrays
+    else:
+        return _NO_LUT, True
+    shaper_part = (True, *shaper) if shaper is not None else _NO_LUT[:4]
+    cube_part = (True, *cube, tetrahedral) if cube is not None else _NO_LUT[4:]
+    return (*shaper_part, *cube_part), False
+
+
+@contextmanager
+def _timed(ms: dict, name: str):
+    t0 = time.perf_counter()
+    yield
+    ms[name] = ms.get(name, 0.0) + (time.perf_counter() - t0) * 1e3

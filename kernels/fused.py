@@ -1,0 +1,121 @@
+"""The per-pixel end of the pipeline in one pass: camera RGB -> output colour space (3x3) ->
+transfer function -> ASC CDL -> 1D shaper -> 3D LUT -> quantisation to the output's integers.
+
+Halide's `camera_pipe` schedule in numba terms: the maths is the inline per-value functions of
+`kernels.colour` and `kernels.lut`; this driver only decides the loop, so a frame (or a strip of
+rows of it, see `isp.pipeline`) is read once and written once instead of once per stage.
+
+Grade parameters travel as two tuples so the signature stays readable:
+    cdl = (on, slope, offset, power, saturation, clamp)      slope/offset/power float32 (3,)
+    lut = (shaper_on, shaper, shaper_lo, shaper_scale,       shaper (n1, 3) float32
+           cube_on, flat, n, lo, scale, tetrahedral)         flat n*n*n*3 float32 table
+`quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] and rounds to that integer range.
+
+Transfer functions are evaluated through a table (`transfer_table`) indexed by the bits of the
+float32 input, as half-float LUTs are: 1024 cells per octave from 2^-14 to 2^8, linear within a
+cell, which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs
+outside that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
+pixel would otherwise be most of the pass's time.
+"""
+import numba as nb
+import numpy as np
+
+from kernels.colour import encode_value, mat3_apply
+from kernels.lut import cdl_value, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
+
+
+_MANTISSA_BITS = 10
+_LOW_EXP, _HIGH_EXP = -14, 8  # tabulated inputs: [2^-14, 2^8)
+_SHIFT = 23 - _MANTISSA_BITS
+_BASE = (127 + _LOW_EXP) << _MANTISSA_BITS
+_CELLS = (_HIGH_EXP - _LOW_EXP) << _MANTISSA_BITS
+_FRAC = np.float32(1.0 / (1 << _SHIFT))
+
+
+def transfer_table(tf: int, tolerance: float = 1e-6) -> np.ndarray:
+    """(cells, 2) float32 of (value at the cell's start, rise across the cell) for transfer `tf`.
+
+    A cell whose midpoint the straight line misses by more than `tolerance` (a jump in a
+    piecewise curve, such as BT.709's at 0.018) gets a NaN rise: there the exact curve is used.
+    """
+    def at(bits):
+        return _encode_all(bits.astype(np.uint32).view(np.float32), tf).astype(np.float64)
+
+    starts = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
+    ends = at(starts)
+    mids = at(starts[:-1] + (1 << (_SHIFT - 1)))
+    table = np.empty((_CELLS, 2), np.float32)
+    table[:, 0] = ends[:-1]
+    table[:, 1] = ends[1:] - ends[:-1]
+    table[np.abs(mids - (ends[:-1] + ends[1:]) / 2) > tolerance, 1] = np.nan
+    return table
+
+
+@nb.njit(cache=True)
+def _encode_all(x, tf):
+    out = np.empty(x.size, np.float32)
+    for i in range(x.size):
+        out[i] = np.float32(encode_value(x[i], tf))
+    return out
+
+
+@nb.njit(inline="always", cache=True)
+def encode_tabulated(x, table, tf):
+    """encode_value(x, tf) through `table` (from transfer_table(tf)), exact outside its range."""
+    bits = np.float32(x).view(np.uint32)
+    i = np.int64(bits >> _SHIFT) - _BASE
+    if 0 <= i < _CELLS:
+        rise = table[i, 1]
+        if not np.isnan(rise):
+            return table[i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
+    return _encode_exact(x, tf)
+
+
+@nb.njit(cache=True)
+def _encode_exact(x, tf):
+    """The exact curve, as a call rather than inlined: rare, and inlining it thrice makes the
+    fused pass take a minute to compile."""
+    return np.float32(encode_value(x, tf))
+
+
+@nb.njit(inline="always", cache=True)
+def finish_pixel(r, g, b, m, tf, table, cdl, lut):
+    """One pixel through matrix, transfer, CDL, shaper and cube; float32 (r, g, b)."""
+    r, g, b = mat3_apply(m, r, g, b)
+    r = encode_tabulated(r, table, tf)
+    g = encode_tabulated(g, table, tf)
+    b = encode_tabulated(b, table, tf)
+    if cdl[0]:
+        r, g, b = cdl_value(r, g, b, cdl[1], cdl[2], cdl[3], cdl[4], cdl[5])
+    if lut[0]:
+        r = lut1d_value(r, lut[1], 0, lut[2][0], lut[3][0])
+        g = lut1d_value(g, lut[1], 1, lut[2][1], lut[3][1])
+        b = lut1d_value(b, lut[1], 2, lut[2][2], lut[3][2])
+    if lut[4]:
+        if lut[9]:
+            r, g, b = lut3d_tetrahedral(r, g, b, lut[5], lut[6], lut[7], lut[8])
+        else:
+            r, g, b = lut3d_trilinear(r, g, b, lut[5], lut[6], lut[7], lut[8])
+    return r, g, b
+
+
+@nb.njit(inline="always", cache=True)
+def quantised(v, quantise):
+    """v as stored: unchanged for float output, else clipped to [0, 1] and rounded to 0..quantise."""
+    if quantise == 0:
+        return v
+    return np.floor(min(max(v, np.float32(0.0)), np.float32(1.0)) * quantise + np.float32(0.5))
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def finish(src, y0, y1, dst, dst_y0, m, tf, table, cdl, lut, quantise):
+    """Rows y0..y1 of the (H, W, 3) float32 `src` through `finish_pixel` into `dst` from row dst_y0."""
+    w = src.shape[1]
+    for y in nb.prange(y0, y1):
+        oy = dst_y0 + y - y0
+        for x in range(w):
+            r, g, b = finish_pixel(src[y, x, 0], src[y, x, 1], src[y, x, 2], m, tf, table, cdl, lut)
+            dst[oy, x, 0] = quantised(r, quantise)
+            dst[oy, x, 1] = quantised(g, quantise)
+            dst[oy, x, 2] = quantised(b, quantise)
+    return dst
