@@ -97,7 +97,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     with ThreadPoolExecutor(1, thread_name_prefix="isp-read") as reader, \
             ThreadPoolExecutor(1, thread_name_prefix="isp-write") as writer:
         reads: deque[tuple[int | None, Path, Path | None, Future | None]] = deque()
-        writes: deque[tuple[FrameResult, Future]] = deque()
+        finished: deque[tuple[FrameResult, Future | None]] = deque()
         queue = iter(todo)
 
         def fill():
@@ -114,32 +114,31 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
             n, path, out, pending = reads.popleft()
             fill()
             result = FrameResult(n, path, out)
+            write = None
             if pending is None:
                 result.skipped = True
-                yield result
-                continue
-            try:
-                frame, result.timings["read"] = pending.result()
-                image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None)
-                result.timings.update(stage_ms)
-            except InputError as e:
-                result.error = " ".join(str(e).split())
-                yield result
-                continue
-            if out is None:
-                result.image = image
-                yield result
-                continue
-            writes.append((result, writer.submit(save, result, image)))
-            while len(writes) > max(0, write_behind):
-                yield _finish(*writes.popleft())
-        while writes:
-            yield _finish(*writes.popleft())
+            else:
+                try:
+                    frame, result.timings["read"] = pending.result()
+                    image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None)
+                    result.timings.update(stage_ms)
+                    if out is None:
+                        result.image = image
+                    else:
+                        write = writer.submit(save, result, image)
+                except InputError as e:
+                    result.error = " ".join(str(e).split())
+            finished.append((result, write))  # results leave in frame order, writes complete
+            while len(finished) > max(0, write_behind):
+                yield _finish(*finished.popleft())
+        while finished:
+            yield _finish(*finished.popleft())
 
 
-def _finish(result: FrameResult, pending: Future) -> FrameResult:
+def _finish(result: FrameResult, pending: Future | None) -> FrameResult:
     try:
-        pending.result()
+        if pending is not None:
+            pending.result()
     except (InputError, OSError) as e:
         result.error = " ".join(str(e).split())
     return result

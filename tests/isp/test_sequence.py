@@ -1,0 +1,67 @@
+"""The sequence runner: order, missing and bad frames, resume, inputs never overwritten."""
+import numpy as np
+import pytest
+
+import isp
+from isp.io.dng import write_frame
+from isp.sequence import process_sequence
+from isp.synth import SensorModel, render
+
+
+class Grey:
+    """A stand-in pipeline: the frame's normalised mosaic as a grey image."""
+
+    def process_timed(self, frame, depth=None):
+        m = frame.normalized()
+        return np.repeat(m[..., None], 3, axis=2), {"develop": 0.0}
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    scene = np.full((24, 32, 3), 0.5, np.float32)
+    for n in (1, 2, 3, 5):
+        frame = render(scene * n / 5, SensorModel(seed=n), noise=False)
+        write_frame(folder / f"shot.{n:04d}.npy", frame)
+    return folder
+
+
+def test_frames_in_order_with_missing_ones_reported(shots, tmp_path):
+    (tmp_path / "out").mkdir()
+    results = list(process_sequence(shots / "shot.####.npy", tmp_path / "out" / "shot.####.exr", Grey()))
+    assert [(r.number, r.ok) for r in results] == [(4, False), (1, True), (2, True), (3, True), (5, True)]
+    assert "frame 4 is missing" in results[0].error
+    for r in results[1:]:
+        image = isp.read_image(r.output)
+        expected = isp.read(r.source).normalized()
+        np.testing.assert_allclose(image[..., 0], expected, atol=1e-3)
+        assert "read" in r.timings and "write" in r.timings
+
+
+def test_a_bad_frame_does_not_stop_the_others(shots, tmp_path):
+    (shots / "shot.0002.npy").write_bytes(b"not a numpy file")
+    results = list(process_sequence(shots / "shot.%04d.npy", None, Grey(), frames=[1, 2, 3]))
+    assert [r.ok for r in results] == [True, False, True]
+    assert "shot.0002.npy" in results[1].error
+    assert results[0].image.shape == (24, 32, 3)
+
+
+def test_skip_existing_leaves_finished_frames_alone(shots, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "shot.0002.png").write_bytes(b"finished earlier")
+    results = list(process_sequence(shots / "shot.####.npy", out / "shot.####.png", Grey(), frames=[1, 2, 3],
+                                    skip_existing=True))
+    assert [r.skipped for r in results] == [False, True, False]
+    assert (out / "shot.0002.png").read_bytes() == b"finished earlier"
+
+
+def test_inputs_are_never_overwritten(shots):
+    with pytest.raises(isp.InputError, match="refusing to write over an input"):
+        list(process_sequence(shots / "shot.0001.npy", shots / "shot.0001.npy", Grey()))
+
+
+def test_many_frames_need_an_output_pattern(shots, tmp_path):
+    with pytest.raises(isp.InputError, match="need an output pattern"):
+        list(process_sequence(shots, tmp_path / "one.exr", Grey()))
