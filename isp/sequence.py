@@ -114,7 +114,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
             n, path, out, pending = reads.popleft()
             fill()
             result = FrameResult(n, path, out)
-            write = None
+            writing = None
             if pending is None:
                 result.skipped = True
             else:
@@ -125,10 +125,10 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                     if out is None:
                         result.image = image
                     else:
-                        write = writer.submit(save, result, image)
+                        writing = writer.submit(save, result, image)
                 except InputError as e:
                     result.error = " ".join(str(e).split())
-            finished.append((result, write))  # results leave in frame order, writes complete
+            finished.append((result, writing))  # results leave in frame order, writes complete
             while len(finished) > max(0, write_behind):
                 yield _finish(*finished.popleft())
         while finished:
