@@ -44,9 +44,13 @@ def run(args) -> int:
             frame = read(path, **geometry(args))
             d = frame.describe()
             if args.noise:
-                from isp.noise import estimate_frame
+                from isp.noise import describe, estimate, from_frame
 
-                d["noise"] = estimate_frame(frame)
+                measured = describe(estimate(frame.normalized(), frame.pattern))
+                d["noise"] = {"estimated": measured}
+                known = from_frame(frame)
+                if known is not None:
+                    d["noise"]["metadata"] = describe(known)
             results.append(d)
             if not args.json:
                 print(_text(d))
@@ -71,6 +75,6 @@ def _text(d: dict) -> str:
     for key, value in (d.get("dng") or {}).items():
         if value is not None:
             lines.append(f"  {key:<12} {value}")
-    if "noise" in d:
-        lines.append(f"  noise        {d['noise']}")
+    for source, model in d.get("noise", {}).items():
+        lines.append(f"  noise ({source}) {model['text']}")
     return "\n".join(lines)
