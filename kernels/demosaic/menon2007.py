@@ -70,7 +70,7 @@ def first(r, c0):
 @nb.njit(cache=True, error_model="numpy")
 def _strip(s, rows, cols, ry, rx):
     """All stages on one padded strip; s holds the planes, s[CFA] the mirrored mosaic."""
-    cfa = s[CFA]
+    cfa, ch, cv, red, blue = s[CFA], s[CH], s[CV], s[R], s[B]
     # 1. Green along rows and columns at red/blue samples, and the colour differences there.
     for i in range(2, rows - 2):
         red_row = (i & 1) == ry
@@ -96,7 +96,7 @@ def _strip(s, rows, cols, ry, rx):
         for j in range(first(4, 1 - c0), cols - 4, 2):
             s[G, i, j] = cfa[i, j]
         for j in range(first(4, c0), cols - 4, 2):
-            horizontal = gradient_v(s[CV], i, j) >= gradient_h(s[CH], i, j)
+            horizontal = gradient_v(cv, i, j) >= gradient_h(ch, i, j)
             s[M, i, j] = 1 if horizontal else 0
             s[G, i, j] = s[GH, i, j] if horizontal else s[GV, i, j]
     g = s[G]
@@ -114,24 +114,24 @@ def _strip(s, rows, cols, ry, rx):
     for i in range(6, rows - 6):
         red_row = (i & 1) == ry
         c0 = rx if red_row else 1 - rx
-        own, other = (R, B) if red_row else (B, R)
+        own, other = (red, blue) if red_row else (blue, red)
         for j in range(first(6, c0), cols - 6, 2):
             if s[M, i, j] == 1:
-                s[other, i, j] = cfa[i, j] + along(s[other], s[own], i, j, 0, 1)
+                other[i, j] = cfa[i, j] + along(other, own, i, j, 0, 1)
             else:
-                s[other, i, j] = cfa[i, j] + along(s[other], s[own], i, j, 1, 0)
+                other[i, j] = cfa[i, j] + along(other, own, i, j, 1, 0)
     # 5. Refining: green at red/blue samples from the low-passed own-colour minus green.
     for i in range(7, rows - 7):
         red_row = (i & 1) == ry
         c0 = rx if red_row else 1 - rx
-        own = R if red_row else B
+        own = red if red_row else blue
         for j in range(first(7, 1 - c0), cols - 7, 2):
             s[G2, i, j] = g[i, j]
         for j in range(first(7, c0), cols - 7, 2):
             if s[M, i, j] == 1:
-                s[G2, i, j] = cfa[i, j] - mean3(s[own], g, i, j, 0, 1)
+                s[G2, i, j] = cfa[i, j] - mean3(own, g, i, j, 0, 1)
             else:
-                s[G2, i, j] = cfa[i, j] - mean3(s[own], g, i, j, 1, 0)
+                s[G2, i, j] = cfa[i, j] - mean3(own, g, i, j, 1, 0)
     g2 = s[G2]
     # 6. Refining: red and blue at green samples from the refined colour differences.
     for i in range(8, rows - 8):
@@ -147,9 +147,9 @@ def _strip(s, rows, cols, ry, rx):
         c0 = rx if red_row else 1 - rx
         for j in range(first(9, c0), cols - 9, 2):
             if s[M, i, j] == 1:
-                d = mean3(s[R], s[B], i, j, 0, 1)
+                d = mean3(red, blue, i, j, 0, 1)
             else:
-                d = mean3(s[R], s[B], i, j, 1, 0)
+                d = mean3(red, blue, i, j, 1, 0)
             if red_row:
                 s[B, i, j] = cfa[i, j] - d
             else:

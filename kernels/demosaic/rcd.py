@@ -9,10 +9,16 @@ ratio of low-pass values and weighted by inverse gradients, blended by the (neig
 refined) discrimination; (4) red/blue at blue/red along the P/Q diagonals the same way, then
 red/blue at green along rows and columns, on colour differences.
 
-Why RCD over LMMSE or residual interpolation: among the strongest classical methods it is the
-one production raw developers chose as their default, it needs no iteration or global
-regression (so it runs as a few fused stencil passes over row strips), and its ratio
-correction avoids the overshoot of colour-difference methods on hard edges.
+Why RCD over LMMSE or residual interpolation: it is the one production raw developers chose as
+their default, it needs no iteration or regression (so it runs as a few stencil passes over
+row strips, fusable into a pipeline), and its ratio correction avoids the overshoot of
+colour-difference methods on hard, saturated edges: on McMaster-18 it scores 36.1 dB against
+34.2 for Menon 2007. Its price is Kodak-24 (37.0 dB against 39.3); adaptive residual
+interpolation (Monno et al. 2015) is stronger on both sets but iterative and several times
+slower.
+
+Schedule: each stage is its own kernel over every column of a padded strip, so its loop
+vectorises; values computed at the wrong sample type are never read.
 
 Deviations, none of which changes the result on [0, 1] data: the low-pass is clamped at 0 so
 the ratio stays in [0, 2] for noisy black-subtracted input, no other clipping (values above 1

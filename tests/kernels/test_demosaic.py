@@ -133,3 +133,10 @@ def test_errors_name_the_allowed_values():
             f(m, "XYZW")
         with pytest.raises(ValueError, match="2-D"):
             f(np.zeros((8, 8, 3), np.float32), "RGGB")
+
+
+def test_rcd_beats_the_linear_methods_on_a_natural_image():
+    img = natural()
+    m = cfa.mosaic(img, "GBRG")
+    score = {name: cpsnr(demosaic(m, "GBRG", name), img) for name in ("bilinear", "malvar2004", "rcd")}
+    assert score["bilinear"] < score["malvar2004"] < score["rcd"]
