@@ -32,7 +32,7 @@ def add_pipeline_flags(p):
     p.add_argument("--strength", type=float, help="denoise strength (1 = matched to the noise model)")
     p.add_argument("--white-balance", dest="white_balance",
                    help="as_shot, grey_world, white_patch, none, a temperature in K, or R,G,B multipliers")
-    p.add_argument("--lut", metavar="FILE", help="a LUT file (.cube, .spi1d, .spi3d, .csp)")
+    p.add_argument("--lut", "--grade", dest="lut", metavar="FILE", help="a LUT file (.cube, .spi1d, .spi3d, .csp)")
     p.add_argument("--cdl", metavar="FILE", help="an ASC CDL file (.cdl, .cc, .ccc)")
     p.add_argument("--colorspace", metavar="NAME", help="output colour space, e.g. sRGB, Rec.2020, ACEScg")
     p.add_argument("--transfer", metavar="NAME", help="output transfer function, e.g. srgb, linear, slog3")
