@@ -1,0 +1,169 @@
+"""isp.colour: spaces, matrices (against colour-science), DNG interpolation, white balance."""
+import numpy as np
+import pytest
+
+from isp import colour as ic
+from isp.errors import InputError
+from isp.frame import DngColour, RawFrame
+from kernels import cfa
+from kernels import wb as kwb
+
+colour = pytest.importorskip("colour")
+
+D65 = np.array([0.3127, 0.3290])
+CAM = np.array([[0.9194, -0.2787, -0.1059], [-0.8098, 1.5657, 0.2608], [-0.2610, 0.3064, 0.7867]])
+
+
+def _frame(h=8, w=8, pattern="RGGB", **kw):
+    return RawFrame(mosaic=np.zeros((h, w), np.uint16), pattern=pattern, black_level=0, white_level=1000, **kw)
+
+
+def test_names_and_aliases():
+    assert ic.canonical_colourspace("acescg") == "ACEScg"
+    assert ic.canonical_colourspace("Rec.2020") == "Rec2020"
+    assert ic.canonical_colourspace("ARRI Wide Gamut 3") == "AWG3"
+    assert ic.canonical_colourspace("s-gamut3.cine") == "S-Gamut3.Cine"
+    for name in ("sRGB", "Rec709", "Rec2020", "DCI-P3", "ACES2065-1", "ACEScg", "S-Gamut3.Cine", "AWG3"):
+        assert ic.colourspace(name) is not None
+    with pytest.raises(InputError, match="ProPhoto.*expected one of.*ACEScg"):
+        ic.colourspace("ProPhoto")
+    assert ic.transfer_function("S-Log3") == ic.TRANSFER_FUNCTIONS["slog3"]
+    with pytest.raises(InputError, match="gamma22.*expected one of.*srgb"):
+        ic.transfer_function("gamma22")
+
+
+@pytest.mark.parametrize("space", ["sRGB", "Rec2020", "DCI-P3", "ACES2065-1", "ACEScg", "S-Gamut3.Cine", "AWG3"])
+def test_xyz_to_working_matches_colour_science(space):
+    rng = np.random.default_rng(0)
+    xyz = rng.uniform(0, 1, (50, 3))
+    cs = ic.colourspace(space)
+    ref = colour.XYZ_to_RGB(xyz, cs, illuminant=D65, chromatic_adaptation_transform="Bradford")
+    ours = xyz @ ic.xyz_to_working_matrix(space).T
+    assert np.max(np.abs(ours - ref)) < 1e-9
+
+
+def test_libraw_matrix_maps_balanced_neutral_to_white():
+    f = _frame(xyz_to_camera=CAM, wb=(1.63, 1.0, 1.6))
+    g = ic.white_balance_gains(f, "as_shot")
+    assert np.allclose(g, [1.63, 1, 1.6])
+    for space in ic.COLOURSPACES:
+        m = ic.camera_to_working_matrix(f, g, space)
+        assert m.dtype == np.float32 and m.shape == (3, 3)
+        white = m @ np.ones(3)
+        if space == "XYZ":
+            np.testing.assert_allclose(white, colour.xy_to_XYZ(D65), atol=1e-4)
+        else:  # colour-science's sRGB matrix is IEC 61966's, rounded to 4 digits
+            np.testing.assert_allclose(white, 1.0, atol=3e-4)
+    # the camera primaries: dcraw's rgb_cam = inverse of row-normalised cam_xyz @ xyz_to_srgb
+    srgb_to_xyz = colour.RGB_COLOURSPACES["ITU-R BT.709"].matrix_RGB_to_XYZ
+    cam_rgb = CAM @ srgb_to_xyz
+    cam_rgb /= cam_rgb.sum(1, keepdims=True)
+    np.testing.assert_allclose(ic.camera_to_working_matrix(f, g, "Rec709"), np.linalg.inv(cam_rgb), atol=1e-5)
+
+
+def _dual_dng():
+    cm_a = np.array([[0.95, -0.45, 0.03], [-0.36, 1.32, 0.2], [-0.05, 0.15, 0.73]])
+    cm_d65 = np.array([[0.69, -0.25, -0.05], [-0.39, 1.2, 0.16], [-0.09, 0.2, 0.58]])
+    return DngColour(color_matrix1=cm_a, color_matrix2=cm_d65, calibration_illuminant1=17, calibration_illuminant2=21)
+
+
+def test_dng_interpolation_by_cct():
+    dng = _dual_dng()
+    f = _frame(dng=dng)
+    for cct, expect in ((2850.0, dng.color_matrix1), (6500.0, dng.color_matrix2)):
+        g = ic.temperature_gains(f, cct)
+        xy, found = ic._dng_white(f, 1.0 / g)
+        assert found == pytest.approx(cct, rel=2e-3)
+        np.testing.assert_allclose(ic._dng_xyz_to_camera(f, found), expect, atol=3e-3)
+    # half way in inverse CCT
+    mid = 1.0 / (0.5 / 2850.0 + 0.5 / 6500.0)
+    np.testing.assert_allclose(ic._dng_xyz_to_camera(f, mid), 0.5 * (dng.color_matrix1 + dng.color_matrix2), atol=1e-12)
+    # balanced neutral -> the space's white; the white found is the illuminant's
+    g = ic.temperature_gains(f, 4000.0)
+    m, white = ic.camera_to_xyz_matrix(f, g)
+    np.testing.assert_allclose(ic._xy_to_cct(white), 4000.0, rtol=2e-3)
+    np.testing.assert_allclose(ic.camera_to_working_matrix(f, g, "ACEScg") @ np.ones(3), 1.0, atol=1e-5)
+
+
+def test_forward_matrix_used_when_present():
+    dng = _dual_dng()
+    fm = np.array([[0.61, 0.35, 0.0], [0.2, 0.95, -0.15], [0.02, -0.22, 1.03]])
+    dng.forward_matrix1 = dng.forward_matrix2 = fm
+    f = _frame(dng=dng)
+    g = ic.temperature_gains(f, 5000.0)
+    m, white = ic.camera_to_xyz_matrix(f, g)
+    np.testing.assert_allclose(white, colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D50"])
+    np.testing.assert_allclose(m, fm / (fm @ np.ones(3))[1], atol=1e-12)
+
+
+def test_white_balance_mosaic_keeps_blown_highlights_neutral():
+    rng = np.random.default_rng(1)
+    mosaic = rng.uniform(0, 1.0, (16, 18)).astype(np.float32)
+    mosaic[:8] = 1.0  # blown in every channel
+    gains = np.array([2.0, 1.0, 1.5], np.float32)
+    for pattern in cfa.PATTERNS:
+        ch = cfa.channels(pattern)
+        out = kwb.white_balance_mosaic(mosaic, ch, gains, np.float32(1.0), np.empty_like(mosaic))
+        expect = np.minimum(mosaic * gains[np.tile(ch, (8, 9))], 1.0)
+        assert np.array_equal(out, expect)
+        half = kwb.half_size(out, ch, np.empty((8, 9, 3), np.float32))
+        assert np.all(half[:4] == 1.0)  # white, not magenta
+        raw = kwb.white_balance_mosaic(mosaic, ch, gains, np.float32(0.0), np.empty_like(mosaic))
+        h2 = kwb.half_size(raw, ch, np.empty((8, 9, 3), np.float32))
+        assert np.allclose(h2[0, 0], [2.0, 1.0, 1.5])  # without clipping it would be magenta
+
+
+def test_white_balance_api_and_highlight_modes():
+    f = _frame(h=4, w=4, wb=(2.0, 1.0, 1.5))
+    f.mosaic[:] = 1000
+    out = ic.white_balance(f, ic.white_balance_gains(f))
+    assert np.all(out == 1.0)
+    assert ic.white_balance(f, [2, 1, 1.5], highlights="none").max() == 2.0
+    with pytest.raises(InputError, match="highlight"):
+        ic.white_balance(f, [1, 1, 1], highlights="magenta")
+
+
+def _cast_scene(pattern, cast, h=64, w=64, seed=2):
+    rng = np.random.default_rng(seed)
+    grey = rng.uniform(0.05, 0.6, (h // 4, w // 4))
+    grey = np.kron(grey, np.ones((4, 4)))
+    rgb = grey[..., None] * np.asarray(cast)[None, None, :]
+    rgb[:4, :4] = 1.0  # a blown corner that must not count
+    return cfa.mosaic(rgb.astype(np.float32), pattern)
+
+
+@pytest.mark.parametrize("pattern", cfa.PATTERNS)
+def test_auto_white_balance_recovers_a_cast(pattern):
+    cast = np.array([0.5, 1.0, 0.8])
+    m = _cast_scene(pattern, cast)
+    f = _frame(h=m.shape[0], w=m.shape[1], pattern=pattern)
+    for method in ("grey_world", "white_patch"):
+        g = ic.white_balance_gains(f, method, mosaic=m)
+        np.testing.assert_allclose(g, 1.0 / cast / (1.0 / cast[1]), rtol=1e-4)
+
+
+def test_bad_white_balance():
+    f = _frame()
+    with pytest.raises(InputError, match="no as-shot"):
+        ic.white_balance_gains(f, "as_shot")
+    with pytest.raises(InputError, match="unknown white balance"):
+        ic.white_balance_gains(f, "tungsten-ish")
+    with pytest.raises(InputError, match="positive"):
+        ic.white_balance_gains(f, [1, 0, 1])
+    with pytest.raises(InputError, match="1000-40000"):
+        ic.white_balance_gains(f, 500)
+
+
+def test_real_frames(shared_data):
+    import isp
+
+    g2 = isp.read(shared_data / "raw" / "Canon_PowerShot_G2_CRW_0304.CRW")
+    np.testing.assert_allclose(ic.white_balance_gains(g2), np.asarray(g2.wb) / g2.wb[1])
+    bm = isp.read(shared_data / "raw" / "Blackmagic.dng")  # dual illuminant + ForwardMatrix
+    for spec in ("as_shot", 3200, 6500):
+        m = ic.camera_to_working_matrix(bm, ic.white_balance_gains(bm, spec), "ACEScg")
+        assert np.all(np.isfinite(m))
+        # the file's ForwardMatrix maps (1, 1, 1) to its rounded D50 (Z row sums to 0.8254, not 0.8249)
+        np.testing.assert_allclose(m @ np.ones(3), 1.0, atol=1e-3)
+    warm, cool = ic.white_balance_gains(bm, 3200), ic.white_balance_gains(bm, 6500)
+    assert warm[2] > cool[2] and warm[0] < cool[0]  # tungsten needs more blue gain, less red
