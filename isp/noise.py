@@ -248,7 +248,8 @@ def estimate(mosaic: np.ndarray, pattern: str | None = None, *, bins: int = 16,
     peak = np.concatenate([p[3] for p in parts])
     keep = peak < clip_level
     mu, s2, vm = mu[keep], s2[keep], vm[keep]
-    if mu.size < 4 * bins:
+    bins = int(min(bins, mu.size // 16))
+    if bins < 2:
         raise InputError(f"noise estimate: the frame is too small or too saturated ({mu.size} usable tiles)")
     # the chi2(16)/16 quantile a flat tile's s2 / sigma^2 follows
     q16 = _chi2_16_quantile(quantile) / 16.0

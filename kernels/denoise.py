@@ -165,9 +165,10 @@ def _acc(buf, r, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
 
 
 @nb.njit(inline="always")
-def _bilateral_row(buf, i, w2, a, b, kl2, kc2, o):
+def _bilateral_row(buf, i, w2, a, b, kl2, kc2, o, srow, sx):
     """One row of blocks of the joint bilateral: buf[c, i:i+3, :] (the Haar channels of the
-    rows above, at and below, padded by one column each side) in; o[c, :] out.
+    rows above, at and below, padded by one column each side) in; o[c, :] out. srow[j * sx]
+    scales the noise variance of block j (sx = 0: one factor for the row).
     The 3x3 window is unrolled by hand so LLVM vectorises the loop over blocks (8 per AVX2
     instruction); see `_VECTORISE` for the alias-check limit this needs raised."""
     ws_e = F32(0.6065307)     # exp(-1/2): Gaussian spatial weights, sigma = 1 block
@@ -178,7 +179,7 @@ def _bilateral_row(buf, i, w2, a, b, kl2, kc2, o):
         v0 = buf[2, i + 1, j + 1]
         d0 = buf[3, i + 1, j + 1]
         # expected squared distance of two noisy blocks: 4 channels x 2 x variance
-        var = block_variance(l0, a, b) * F32(8.0) + F32(1e-20)
+        var = block_variance(l0, a, b) * srow[j * sx] * F32(8.0) + F32(1e-20)
         inv_l = F32(1.0) / (kl2 * var)
         inv_c = F32(1.0) / (kc2 * var)
         acc = (l0, F32(1.0), h0, v0, d0, F32(1.0))
@@ -219,7 +220,7 @@ def _copy_odd_edges(mosaic, out):
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
-def _bilateral_cfa(mosaic, a, b, kl, kc, out):
+def _bilateral_cfa(mosaic, a, b, kl, kc, scale, out):
     H, W = mosaic.shape
     h2, w2 = H // 2, W // 2
     R = 1
@@ -235,7 +236,10 @@ def _bilateral_cfa(mosaic, a, b, kl, kc, out):
         orow = np.empty((4, w2), dtype=F32)
         for i in range(r1 - r0):
             bi = r0 + i
-            _bilateral_row(buf, i, w2, a, b, kl2, kc2, orow)
+            if scale.shape[0] == h2:
+                _bilateral_row(buf, i, w2, a, b, kl2, kc2, orow, scale[bi], 1)
+            else:
+                _bilateral_row(buf, i, w2, a, b, kl2, kc2, orow, scale[0], 0)
             _store_row(orow, w2, out[2 * bi], out[2 * bi + 1])
     _copy_odd_edges(mosaic, out)
     return out
@@ -265,4 +269,258 @@ def bilateral_cfa(mosaic, a, b, strength=1.0):
     if strength == 0:
         return m.copy()
     out = np.empty_like(m)
-    return _bilateral_cfa(m, F32(a), F32(b), F32(RT_LUMA_H * strength), F32(RT_CHROMA_H * strength), out)
+    return _bilateral_cfa(m, F32(a), F32(b), F32(RT_LUMA_H * strength), F32(RT_CHROMA_H * strength),
+                          _ONE, out)
+
+
+_ONE = np.ones((1, 1), dtype=F32)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. high quality: non-local means on the Haar channels of the mosaic
+
+NLM_SEARCH = 3      # search radius in blocks: a 7x7-block (14x14 pixel) window
+NLM_PATCH = 1       # patch radius in blocks: 3x3 blocks (6x6 pixels, all four CFA sites)
+NLM_LUMA_H = 0.55   # weight = exp(-max(d - 1, 0) / h^2), d = patch distance / its noise expectation
+NLM_CHROMA_H = 1.0
+
+
+@nb.njit(parallel=True, cache=True)
+def _haar_image(mosaic, pad):
+    """Haar channels of the whole mosaic, (4, h2 + 2 pad, w2 + 2 pad), edges replicated."""
+    H, W = mosaic.shape
+    h2, w2 = H // 2, W // 2
+    n = h2 + 2 * pad
+    buf = np.empty((4, n, w2 + 2 * pad), dtype=F32)
+    nchunks = (n + STRIP - 1) // STRIP
+    for s in nb.prange(nchunks):
+        r0 = s * STRIP
+        r1 = min(r0 + STRIP, n)
+        _load_haar_rows(mosaic, buf[:, r0:r1], r0 - pad, r1 - r0, w2, pad)
+    return buf
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
+def _nlm_cfa(mosaic, a, b, hl, hc, S, P, out):
+    H, W = mosaic.shape
+    h2, w2 = H // 2, W // 2
+    pad = S + P
+    buf = _haar_image(mosaic, pad)
+    np_ = (2 * P + 1) * (2 * P + 1)
+    inv_hl2 = F32(1.0) / (hl * hl)
+    inv_hc2 = F32(1.0) / (hc * hc)
+    for i in nb.prange(h2):
+        c = i + pad                       # buffer row of block row i
+        wp = w2 + 2 * pad
+        e = np.empty(wp, dtype=F32)
+        d = np.empty(w2, dtype=F32)
+        inv = np.empty(w2, dtype=F32)
+        acc = np.zeros((6, w2), dtype=F32)
+        # noise variance per block from the patch-mean luma (less noisy than the block's own)
+        for j in range(w2):
+            sl = F32(0.0)
+            for r in range(-P, P + 1):
+                for k in range(-P, P + 1):
+                    sl += buf[0, c + r, j + pad + k]
+            var = block_variance(sl / np_, a, b)
+            # patch distance of pure noise: 4 channels x np_ blocks x 2 var
+            inv[j] = F32(1.0) / (F32(8.0) * np_ * var + F32(1e-20))
+        for di in range(-S, S + 1):
+            for dj in range(-S, S + 1):
+                # e[x] = squared difference of the column of patch blocks at x, all channels
+                for x in range(P, w2 + 2 * pad - P):
+                    if x + dj < 0 or x + dj >= wp:
+                        continue
+                    t = F32(0.0)
+                    for r in range(-P, P + 1):
+                        for ch in range(4):
+                            q = buf[ch, c + r, x] - buf[ch, c + di + r, x + dj]
+                            t += q * q
+                    e[x] = t
+                for j in range(w2):
+                    x = j + pad
+                    t = F32(0.0)
+                    for k in range(-P, P + 1):
+                        t += e[x + k]
+                    d[j] = t
+                for j in range(w2):
+                    x = j + pad
+                    dn = max(d[j] * inv[j] - F32(1.0), F32(0.0))
+                    wl = np.exp(-dn * inv_hl2)
+                    wc = np.exp(-dn * inv_hc2)
+                    acc[0, j] += wl * buf[0, c + di, x + dj]
+                    acc[1, j] += wl
+                    acc[2, j] += wc * buf[1, c + di, x + dj]
+                    acc[3, j] += wc * buf[2, c + di, x + dj]
+                    acc[4, j] += wc * buf[3, c + di, x + dj]
+                    acc[5, j] += wc
+        o0 = out[2 * i]
+        o1 = out[2 * i + 1]
+        for j in range(w2):
+            il = F32(1.0) / acc[1, j]
+            ic = F32(1.0) / acc[5, j]
+            p00, p01, p10, p11 = haar_inv(acc[0, j] * il, acc[2, j] * ic, acc[3, j] * ic, acc[4, j] * ic)
+            o0[2 * j] = p00
+            o0[2 * j + 1] = p01
+            o1[2 * j] = p10
+            o1[2 * j + 1] = p11
+    _copy_odd_edges(mosaic, out)
+    return out
+
+
+def nlm_cfa(mosaic, a, b, strength=1.0, search=NLM_SEARCH, patch=NLM_PATCH):
+    """High-quality denoiser: non-local means on the 2x2-Haar channels of the mosaic.
+
+    Every block is replaced by the weighted mean of the blocks in a (2 search + 1)^2 window,
+    weighted by how alike the (2 patch + 1)^2-block patches around them are over all four
+    channels, the distance measured in units of its expectation under the local noise (so one
+    threshold serves every signal level of the Poisson-Gaussian model). Luma and chroma have
+    their own widths, chroma the larger. Patch distances are computed offset by offset as
+    column sums then row sums (the separable form of Darbon et al.'s fast NLM), which the
+    loops over a row vectorise.
+
+    References: A. Buades, B. Coll, J.-M. Morel, "A non-local algorithm for image denoising",
+    CVPR 2005; J. Darbon et al., "Fast nonlocal filtering applied to electron cryomicroscopy",
+    ISBI 2008; Buades, Coll, Morel, "Non-local means denoising", IPOL 2011 (parameters).
+
+    mosaic: (H, W) float32 normalised; a, b: noise model; strength scales the widths.
+    Returns a new (H, W) float32 mosaic.
+    """
+    m = _check(np.asarray(mosaic), a, b, strength)
+    if strength == 0:
+        return m.copy()
+    if not (0 <= int(search) <= 10 and 0 <= int(patch) <= 3):
+        raise ValueError(f"search radius must be 0..10 and patch radius 0..3, got {search}, {patch}")
+    out = np.empty_like(m)
+    return _nlm_cfa(m, F32(a), F32(b), F32(NLM_LUMA_H * strength), F32(NLM_CHROMA_H * strength),
+                    int(search), int(patch), out)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. temporal: motion-adaptive averaging over a window of frames, then the real-time filter
+
+TEMPORAL_LO = 0.5   # a frame counts fully while its 3x3-block distance to the centre frame is
+TEMPORAL_HI = 1.5   # within 1 + LO of noise's expectation, not at all beyond 1 + HI (x strength)
+
+
+@nb.njit(inline="always")
+def motion_weight(dn, lo, hi):
+    """Weight of another frame's block given its normalised distance dn to the centre frame
+    (1 on average for pure noise): 1 up to 1 + lo, falling linearly to 0 at 1 + hi."""
+    t = (F32(1.0) + hi - dn) / (hi - lo)
+    return min(max(t, F32(0.0)), F32(1.0))
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
+def _temporal_merge(frames, centre, a, b, lo, hi, merged, scale):
+    T, H, W = frames.shape
+    h2, w2 = H // 2, W // 2
+    pad = 1
+    hc = _haar_image(frames[centre], pad)
+    acc = np.zeros((4, h2, w2), dtype=F32)
+    sw = np.ones((h2, w2), dtype=F32)
+    sw2 = np.ones((h2, w2), dtype=F32)
+    for c in range(4):
+        acc[c] = hc[c, pad:pad + h2, pad:pad + w2]
+    # noise variance of a block difference, from the centre frame's 3x3-block mean luma
+    inv = np.empty((h2, w2), dtype=F32)
+    for i in nb.prange(h2):
+        for j in range(w2):
+            sl = F32(0.0)
+            for r in range(3):
+                for k in range(3):
+                    sl += hc[0, i + r, j + k]
+            inv[i, j] = F32(1.0) / (F32(72.0) * block_variance(sl / F32(9.0), a, b) + F32(1e-20))
+    for t in range(T):
+        if t == centre:
+            continue
+        ht = _haar_image(frames[t], pad)
+        for i in nb.prange(h2):
+            e = np.empty((3, w2 + 2), dtype=F32)
+            for r in range(3):
+                for x in range(w2 + 2):
+                    s = F32(0.0)
+                    for c in range(4):
+                        q = ht[c, i + r, x] - hc[c, i + r, x]
+                        s += q * q
+                    e[r, x] = s
+            for j in range(w2):
+                d = F32(0.0)
+                for r in range(3):
+                    d += e[r, j] + e[r, j + 1] + e[r, j + 2]
+                w = motion_weight(d * inv[i, j], lo, hi)
+                for c in range(4):
+                    acc[c, i, j] += w * ht[c, i + 1, j + 1]
+                sw[i, j] += w
+                sw2[i, j] += w * w
+    for i in nb.prange(h2):
+        o0 = merged[2 * i]
+        o1 = merged[2 * i + 1]
+        for j in range(w2):
+            iw = F32(1.0) / sw[i, j]
+            p00, p01, p10, p11 = haar_inv(acc[0, i, j] * iw, acc[1, i, j] * iw, acc[2, i, j] * iw, acc[3, i, j] * iw)
+            o0[2 * j] = p00
+            o0[2 * j + 1] = p01
+            o1[2 * j] = p10
+            o1[2 * j + 1] = p11
+            # variance of a weighted mean of equal-variance samples: sum w^2 / (sum w)^2
+            scale[i, j] = sw2[i, j] * iw * iw
+    _copy_odd_edges(frames[centre], merged)
+    return merged, scale
+
+
+def temporal_cfa(frames, centre, a, b, strength=1.0, spatial_strength=1.0):
+    """Temporal denoiser: motion-adaptive averaging of a window of mosaics, then the real-time
+    spatial filter at the noise level left at each block.
+
+    For each other frame and each 2x2 block, the squared difference to the centre frame over
+    the 3x3 blocks around it (36 samples, all CFA sites) is divided by its expectation under
+    noise alone; where that ratio stays near 1 the frame's block is averaged in, where motion
+    or change lifts it past 1 + TEMPORAL_HI (x strength) the frame is ignored there. So static
+    parts get the mean of up to T frames and moving objects keep the centre frame alone: no
+    ghosts. The merged mosaic then goes through `bilateral_cfa` with the noise variance scaled
+    per block by sum(w^2) / sum(w)^2, the variance of the weighted mean, so the spatial filter
+    is gentle where averaging worked and full strength where it could not.
+
+    References: the motion-adaptive temporal filter of video denoising (e.g. A. Kokaram,
+    "Motion picture restoration", Springer 1998, ch. 8; Dugad & Ahuja, "Video denoising by
+    combining Kalman and Wiener estimates", ICIP 1999), here with a noise-normalised
+    block-difference detector from the Poisson-Gaussian model.
+
+    frames: (T, H, W) float32 normalised mosaics; centre: index of the frame to denoise.
+    Returns the denoised (H, W) float32 centre frame.
+    """
+    f = np.asarray(frames)
+    if f.ndim != 3:
+        raise ValueError(f"expected (T, H, W) frames, got shape {f.shape}")
+    if not 0 <= int(centre) < f.shape[0]:
+        raise ValueError(f"centre {centre} is outside the window of {f.shape[0]} frames")
+    _check(f[int(centre)], a, b, strength)
+    if not (spatial_strength >= 0 and np.isfinite(spatial_strength)):
+        raise ValueError(f"spatial strength must be finite and >= 0, got {spatial_strength}")
+    f = np.ascontiguousarray(f, dtype=F32)
+    H, W = f.shape[1:]
+    merged = np.empty((H, W), dtype=F32)
+    scale = np.empty((H // 2, W // 2), dtype=F32)
+    s = max(strength, 1e-6)
+    _temporal_merge(f, int(centre), F32(a), F32(b), F32(TEMPORAL_LO * s), F32(TEMPORAL_HI * s), merged, scale)
+    if spatial_strength == 0:
+        return merged
+    out = np.empty_like(merged)
+    return _bilateral_cfa(merged, F32(a), F32(b), F32(RT_LUMA_H * spatial_strength),
+                          F32(RT_CHROMA_H * spatial_strength), scale, out)
+
+
+def off(mosaic, a=0.0, b=0.0, strength=1.0):
+    """No denoising: a float32 copy."""
+    return np.array(mosaic, dtype=F32, copy=True)
+
+
+ALGORITHMS = {
+    "realtime": bilateral_cfa,
+    "bilateral": bilateral_cfa,
+    "hq": nlm_cfa,
+    "nlm": nlm_cfa,
+    "temporal": temporal_cfa,
+    "off": off,
+}
