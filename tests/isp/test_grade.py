@@ -229,3 +229,34 @@ def test_bad_cdls(tmp_path):
     (tmp_path / "ok.ccc").write_text(CCC)
     _one_line_error(lambda: grade.read_cdl(tmp_path / "ok.ccc", id="nope"), "nope", "shot_010")
     _one_line_error(lambda: grade.apply_cdl(np.zeros(3), grade.CDL(), style="clampy"), "clampy", "no_clamp")
+
+
+# ---------------------------------------------------------------------------------------------
+# isp grade CLI
+# ---------------------------------------------------------------------------------------------
+def test_cli_grade(tmp_path, capsys):
+    import isp
+    from isp import colour as icolour
+    from isp.cli import main
+    from kernels import colour as kc
+
+    img = np.random.default_rng(3).uniform(0, 1, (12, 20, 3)).astype(np.float32)
+    src = tmp_path / "in.exr"
+    isp.write(src, img, "float")
+    (tmp_path / "g.ccc").write_text(CCC)
+    lut = colour.LUT3D(colour.LUT3D.linear_table(9) ** 1.4)
+    colour.io.write_LUT(lut, str(tmp_path / "l.cube"))
+    out = tmp_path / "out.exr"
+    rc = main([ "grade", str(src), "-o", str(out), "--lut", str(tmp_path / "l.cube"), "--cdl", str(tmp_path / "g.ccc"),
+                "--cccid", "shot_020", "--in-colorspace", "sRGB", "--colorspace", "ACEScg", "--transfer", "acescct",
+                "--depth", "float"])
+    assert rc == 0
+    expect = img.reshape(-1, 3) @ icolour.working_to_working_matrix("sRGB", "ACEScg").T
+    expect = kc.apply_transfer(np.ascontiguousarray(expect, np.float32), kc.TF_ACESCCT, False, np.empty_like(expect, np.float32))
+    expect = grade.apply_lut(grade.apply_cdl(expect, grade.read_cdl(tmp_path / "g.ccc", "shot_020")), lut)
+    np.testing.assert_allclose(isp.read_image(out).reshape(-1, 3), expect, atol=1e-5)
+    # bad names: exit 2 and one line naming the problem
+    assert main(["grade", str(src), "-o", str(out), "--transfer", "gamma9"]) == 2
+    assert main(["grade", str(src), "-o", str(out), "--lut", str(tmp_path / "missing.cube")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "gamma9" in err[0] and "missing.cube" in err[1]
