@@ -346,8 +346,7 @@ def apply_matrix_transfer(pixels, m, tf, out):
     """out[p] = encode(m @ pixels[p]): a colour-space conversion and its transfer in one pass."""
     n = pixels.shape[0]
     for p in prange(n):
-        r, g, b = mat3_apply(m, pixels[p, 0], pixels[p, 1], pixels[p, 2])
-        out[p, 0] = np.float32(encode_value(r, tf))
-        out[p, 1] = np.float32(encode_value(g, tf))
-        out[p, 2] = np.float32(encode_value(b, tf))
+        rgb = mat3_apply(m, pixels[p, 0], pixels[p, 1], pixels[p, 2])
+        for c in range(3):  # one call site: the ten inlined curves compile once, not three times
+            out[p, c] = np.float32(encode_value(rgb[c], tf))
     return out
