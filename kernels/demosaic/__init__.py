@@ -4,6 +4,7 @@ Every algorithm is `f(mosaic, pattern) -> rgb`: an (H, W) float32 mosaic (black-
 normalised, values above 1 kept) and a CFA pattern ("RGGB", "BGGR", "GRBG", "GBRG") to an
 (H, W, 3) float32 C-contiguous image. Borders are handled by mirroring the mosaic.
 """
+from kernels.demosaic.ari import ari
 from kernels.demosaic.bilinear import bilinear
 from kernels.demosaic.malvar2004 import malvar2004
 from kernels.demosaic.menon2007 import menon2007
@@ -14,6 +15,7 @@ ALGORITHMS = {
     "malvar2004": malvar2004,
     "menon2007": menon2007,
     "rcd": rcd,
+    "ari": ari,
 }
 
 

@@ -67,12 +67,20 @@ def c_parity(i, ry, rx):
     return rx if (i & 1) == ry else 1 - rx
 
 
+@nb.njit(inline="always")
+def fold(i, n):
+    """`mirror` for |i - clamp(i)| <= 2 without an integer division, so row loops vectorise."""
+    if n < 8:
+        return mirror(i, n)
+    return (n - 1) - abs((n - 1) - abs(i))
+
+
 # ---------------------------------------------------------------- green: guided filters along rows
 
 @nb.njit(inline="always")
 def lap_row(x, i, j, w):
     """Second difference at distance 2 along row i (mirrored columns)."""
-    return x[i, mirror(j - 2, w)] + x[i, mirror(j + 2, w)] - np.float32(2) * x[i, j]
+    return x[i, fold(j - 2, w)] + x[i, fold(j + 2, w)] - np.float32(2) * x[i, j]
 
 
 @nb.njit(inline="always")
@@ -111,36 +119,35 @@ def _coeffs(i0, p0, i1, p1, g0, g1, ry, rx, h, v, mlri, y):
         cp = c_parity(i, ry, rx)
         for t in range(-nv, nv + 1):
             r = mirror(i + 2 * t, hgt)
+            ra0, rb0, ra1, rb1 = i0[r], p0[r], i1[r], p1[r]
+            s0, s1, s2, s3, s4 = acc[0], acc[1], acc[2], acc[3], acc[4]
+            s7, s8, s9, s10, s11 = acc[7], acc[8], acc[9], acc[10], acc[11]
             for j in range(wid):
-                a0 = np.float64(i0[r, j])
-                b0 = np.float64(p0[r, j])
-                a1 = np.float64(i1[r, j])
-                b1 = np.float64(p1[r, j])
+                a0 = np.float64(ra0[j])
+                b0 = np.float64(rb0[j])
+                a1 = np.float64(ra1[j])
+                b1 = np.float64(rb1[j])
                 k = j + h + 1
-                acc[0, k] += a0
-                acc[1, k] += b0
-                acc[2, k] += a0 * a0
-                acc[3, k] += b0 * b0
-                acc[4, k] += a0 * b0
-                acc[7, k] += a1
-                acc[8, k] += b1
-                acc[9, k] += a1 * a1
-                acc[10, k] += b1 * b1
-                acc[11, k] += a1 * b1
+                s0[k] += a0
+                s1[k] += b0
+                s2[k] += a0 * a0
+                s3[k] += b0 * b0
+                s4[k] += a0 * b0
+                s7[k] += a1
+                s8[k] += b1
+                s9[k] += a1 * a1
+                s10[k] += b1 * b1
+                s11[k] += a1 * b1
             if mlri:
-                for j in range(wid):
-                    k = j + h + 1
-                    green = ((j ^ cp) & 1) == 1
-                    if green == g0:
-                        la = np.float64(lap_row(i0, r, j, wid))
-                        lb = np.float64(lap_row(p0, r, j, wid))
-                        acc[5, k] += la * lb
-                        acc[6, k] += la * la
-                    if green == g1:
-                        la = np.float64(lap_row(i1, r, j, wid))
-                        lb = np.float64(lap_row(p1, r, j, wid))
-                        acc[12, k] += la * lb
-                        acc[13, k] += la * la
+                # samples of pair k in row r: green columns have parity 1 - cp
+                for k, gk, ia, pb in ((0, g0, i0, p0), (1, g1, i1, p1)):
+                    start = (1 - cp) if gk else cp
+                    sa, sb = acc[7 * k + 5], acc[7 * k + 6]
+                    for j in range(start, wid, 2):
+                        la = np.float64(lap_row(ia, r, j, wid))
+                        lb = np.float64(lap_row(pb, r, j, wid))
+                        sa[j + h + 1] += la * lb
+                        sb[j + h + 1] += la * la
         _prefix(acc, h, wid)
         for j in range(wid):
             for k in range(2):
@@ -202,8 +209,8 @@ def _criteria(p0, p1, t0, t1, crit, dcrit):
     hgt, wid = p0.shape
     for i in nb.prange(hgt):
         for j in range(wid):
-            jm = mirror(j - 1, wid)
-            jp = mirror(j + 1, wid)
+            jm = fold(j - 1, wid)
+            jp = fold(j + 1, wid)
             crit[i, j] = abs(p0[i, j] - t0[i, j]) + abs(p1[i, j] - t1[i, j])
             dcrit[i, j] = abs((p0[i, jp] - t0[i, jp]) - (p0[i, jm] - t0[i, jm])) + abs(
                 (p1[i, jp] - t1[i, jp]) - (p1[i, jm] - t1[i, jm]))
@@ -214,7 +221,7 @@ def _smooth(crit, dcrit, tmp, gauss, w):
     """w = G*crit squared times G*dcrit, G the 5x5 Gaussian (sigma 2), mirrored borders."""
     hgt, wid = crit.shape
     for i in nb.prange(hgt):
-        r0, r1, r3, r4 = mirror(i - 2, hgt), mirror(i - 1, hgt), mirror(i + 1, hgt), mirror(i + 2, hgt)
+        r0, r1, r3, r4 = fold(i - 2, hgt), fold(i - 1, hgt), fold(i + 1, hgt), fold(i + 2, hgt)
         for j in range(wid):
             tmp[0, i, j] = gauss[2] * crit[i, j] + gauss[1] * (crit[r1, j] + crit[r3, j]) + gauss[0] * (
                 crit[r0, j] + crit[r4, j])
@@ -222,7 +229,7 @@ def _smooth(crit, dcrit, tmp, gauss, w):
                 dcrit[r0, j] + dcrit[r4, j])
     for i in nb.prange(hgt):
         for j in range(wid):
-            c0, c1, c3, c4 = mirror(j - 2, wid), mirror(j - 1, wid), mirror(j + 1, wid), mirror(j + 2, wid)
+            c0, c1, c3, c4 = fold(j - 2, wid), fold(j - 1, wid), fold(j + 1, wid), fold(j + 2, wid)
             c = gauss[2] * tmp[0, i, j] + gauss[1] * (tmp[0, i, c1] + tmp[0, i, c3]) + gauss[0] * (
                 tmp[0, i, c0] + tmp[0, i, c4])
             d = gauss[2] * tmp[1, i, j] + gauss[1] * (tmp[1, i, c1] + tmp[1, i, c3]) + gauss[0] * (
@@ -239,8 +246,8 @@ def _update(g, c, t0, t1, w, wbest, best, ry, rx):
     for i in nb.prange(hgt):
         cp = c_parity(i, ry, rx)
         for j in range(wid):
-            jm = mirror(j - 1, wid)
-            jp = mirror(j + 1, wid)
+            jm = fold(j - 1, wid)
+            jp = fold(j + 1, wid)
             if ((j ^ cp) & 1) == 0:  # non-green sample: green missing
                 g[i, j] = t0[i, j] + half * ((g[i, jm] - t0[i, jm]) + (g[i, jp] - t0[i, jp]))
             else:
@@ -258,7 +265,7 @@ def _init_rows(m, ry, rx, g, c):
     for i in nb.prange(hgt):
         cp = c_parity(i, ry, rx)
         for j in range(wid):
-            avg = half * (m[i, mirror(j - 1, wid)] + m[i, mirror(j + 1, wid)])
+            avg = half * (m[i, fold(j - 1, wid)] + m[i, fold(j + 1, wid)])
             own = m[i, j]
             non_green = ((j ^ cp) & 1) == 0
             g[i, j] = avg if non_green else own
@@ -329,8 +336,8 @@ def ari_green(m, ry, rx):
 @nb.njit(inline="always")
 def lap2(x, i, j, hgt, wid):
     """Laplacian with taps at distance 2 (same CFA colour), mirrored."""
-    return (x[mirror(i - 2, hgt), j] + x[mirror(i + 2, hgt), j]) + (
-        x[i, mirror(j - 2, wid)] + x[i, mirror(j + 2, wid)]) - np.float32(4) * x[i, j]
+    return (x[fold(i - 2, hgt), j] + x[fold(i + 2, hgt), j]) + (
+        x[i, fold(j - 2, wid)] + x[i, fold(j + 2, wid)]) - np.float32(4) * x[i, j]
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
@@ -393,10 +400,10 @@ def _rb_finish(q, m, cy, cx, out, ch):
     half = np.float32(0.5)
     quarter = np.float32(0.25)
     for i in nb.prange(hgt):
-        im, ip = mirror(i - 1, hgt), mirror(i + 1, hgt)
+        im, ip = fold(i - 1, hgt), fold(i + 1, hgt)
         row_s = (i & 1) == cy
         for j in range(wid):
-            jm, jp = mirror(j - 1, wid), mirror(j + 1, wid)
+            jm, jp = fold(j - 1, wid), fold(j + 1, wid)
             col_s = (j & 1) == cx
             if row_s and col_s:
                 v = m[i, j]
