@@ -543,6 +543,11 @@ def temporal_cfa(frames, centre, a, b, strength=1.0, spatial_strength=1.0):
                           F32(RT_CHROMA_H * spatial_strength), scale, out, 1)
 
 
+def bilateral2_cfa(mosaic, a, b, strength=1.0, out=None):
+    """`bilateral_cfa` with its a-trous second pass (passes=2)."""
+    return bilateral_cfa(mosaic, a, b, strength, out, passes=2)
+
+
 def off(mosaic, a=0.0, b=0.0, strength=1.0, out=None):
     """No denoising: a float32 copy (into `out` when given)."""
     m = np.asarray(mosaic, dtype=F32)
@@ -556,7 +561,7 @@ def off(mosaic, a=0.0, b=0.0, strength=1.0, out=None):
 ALGORITHMS = {
     "realtime": bilateral_cfa,
     "bilateral": bilateral_cfa,
-    "realtime2": lambda m, a, b, strength=1.0, out=None: bilateral_cfa(m, a, b, strength, out, passes=2),
+    "realtime2": bilateral2_cfa,
     "hq": nlm_cfa,
     "nlm": nlm_cfa,
     "temporal": temporal_cfa,
