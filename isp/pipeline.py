@@ -29,7 +29,10 @@ from isp.frame import RawFrame
 from kernels import fused as kfused
 from kernels import sensor as ksensor
 
-HALO = 16  # rows above and below a strip that its demosaic reads: more than any algorithm's reach
+HALO = 16  # rows above and below a strip that its demosaic reads
+# Demosaics whose output at a pixel depends only on the mosaic within HALO rows of it: these can
+# run strip by strip (ARI's guided filters iterate over the whole frame, so it cannot).
+LOCAL_DEMOSAICS = {"bilinear", "malvar2004", "menon2007", "rcd"}
 
 
 @dataclass
@@ -62,7 +65,7 @@ class Pipeline:
         self.interpolation = c["grade"]["interpolation"]
         self._cdl_args = _cdl_args(self.cdl)
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
-        self.strip_rows = strip_rows
+        self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL_DEMOSAICS else 0
         self._colour = colour
 
     @classmethod

@@ -81,10 +81,11 @@ def run(args) -> int:
     return report(results, progress=not args.no_progress, timings_path=args.timings)
 
 
-def report(results, progress: bool = True, timings_path=None, out=sys.stderr) -> int:
+def report(results, progress: bool = True, timings_path=None, out=None) -> int:
     """Drive the results with a progress bar, then print a summary; exit status 2 if any frame failed."""
     from tqdm import tqdm
 
+    out = out or sys.stderr
     t0 = time.perf_counter()
     done, failed, skipped, records = 0, [], 0, []
     bar = tqdm(unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)

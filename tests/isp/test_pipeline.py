@@ -1,0 +1,143 @@
+"""The pipeline end to end: fused against unfused, colour through the chain, real raws, the CLI."""
+import subprocess
+import sys
+
+import colour
+import numpy as np
+import pytest
+import rawpy
+
+import isp
+from isp.cli import main
+from isp.io.dng import write_frame
+from isp.pipeline import Pipeline
+from isp.synth import SensorModel, colorchecker, default_chart, render
+from kernels.demosaic import ALGORITHMS
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return render(default_chart(96, 128), SensorModel(pattern="GRBG", seed=3))
+
+
+@pytest.fixture(scope="module")
+def look(tmp_path_factory):
+    """A 17^3 cube with a shaper and a CDL, written to files as a user would have them."""
+    folder = tmp_path_factory.mktemp("look")
+    cube = colour.LUT3D(size=17)
+    cube.table = np.clip(cube.table ** 1.1 * [1.02, 1.0, 0.97], 0, 1)
+    shaper = colour.LUT3x1D(size=64, domain=np.array([[0, 0, 0], [1.2, 1.2, 1.2]]))
+    shaper.table = shaper.table / 1.2
+    colour.write_LUT(colour.LUTSequence(shaper, cube), str(folder / "shaper.cube"), method="Resolve Cube")
+    colour.write_LUT(cube, str(folder / "cube.cube"))
+    (folder / "shot.cc").write_text(
+        '<ColorCorrection id="a" xmlns="urn:ASC:CDL:v1.2"><SOPNode><Slope>1.1 1 0.9</Slope>'
+        "<Offset>0.01 0 -0.01</Offset><Power>1.05 1 0.95</Power></SOPNode>"
+        "<SatNode><Saturation>1.2</Saturation></SatNode></ColorCorrection>")
+    return folder
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@pytest.mark.parametrize("denoise", ["off", "realtime"])
+def test_fused_and_unfused_agree(frame, look, algorithm, denoise):
+    p = Pipeline.from_config({"demosaic": {"algorithm": algorithm}, "denoise": {"method": denoise},
+                              "grade": {"lut": str(look / "shaper.cube"), "cdl": str(look / "shot.cc")}})
+    unfused = p.process(frame, fused=False)
+    assert unfused.shape == (96, 128, 3) and np.isfinite(unfused).all()
+    assert np.abs(p.process(frame) - unfused).max() <= 1e-5
+    strips = Pipeline(p.config, strip_rows=32)
+    assert np.abs(strips.process(frame) - unfused).max() <= 1e-5
+
+
+@pytest.mark.parametrize("transfer,space", [("srgb", "sRGB"), ("slog3", "S-Gamut3.Cine"), ("acescct", "ACEScg")])
+def test_fused_quantised_output_within_one_code(frame, look, transfer, space):
+    p = Pipeline.from_config({"grade": {"lut": str(look / "cube.cube")},
+                              "output": {"transfer": transfer, "colorspace": space}})
+    q = p.process(frame, depth=16).astype(np.int64)
+    reference = np.clip(p.process(frame, fused=False), 0, 1) * 65535
+    assert q.dtype == np.int64 and np.abs(q - reference).max() <= 1.0
+
+
+def test_colour_chain_returns_the_scene():
+    """A noise-free synthetic camera has Rec.709 primaries: linear sRGB output is the scene."""
+    scene = colorchecker(240, 360)
+    frame = render(scene, SensorModel(pattern="BGGR"), noise=False)
+    p = Pipeline.from_config({"output": {"transfer": "linear", "colorspace": "sRGB"},
+                              "demosaic": {"algorithm": "bilinear"}, "sensor": {"highlights": "none"}})
+    out = p.process(frame)
+    centres = [(int(240 * (r + 0.5) / 4), int(360 * (c + 0.5) / 6)) for r in range(4) for c in range(6)]
+    for y, x in centres:
+        np.testing.assert_allclose(out[y, x], scene[y, x], atol=2e-3)
+
+
+def test_white_balance_and_highlights_stay_neutral():
+    """A blown sky in a warm-balanced frame stays white instead of turning magenta."""
+    scene = np.full((64, 64, 3), 3.0, np.float32)  # three stops over: every site clips
+    frame = render(scene, SensorModel(), noise=False)
+    frame.wb = (2.0, 1.0, 1.6)
+    out = Pipeline.from_config({"output": {"transfer": "linear"}}).process(frame)
+    # neutral to the rounding of colour-science's sRGB matrix against its D65 xy (~3e-4);
+    # unclipped, the red and blue sites would be 2x and 1.6x green
+    assert np.ptp(out[8:-8, 8:-8], axis=-1).max() < 1e-3
+
+
+@pytest.mark.parametrize("name", ["Blackmagic.dng", "colorchart.dng", "Canon_PowerShot_G2_CRW_0304.CRW",
+                                  "Kodak_DC50_DC0008L.KDC", "Kodak_DC120_P003908.KDC"])
+def test_real_raws_end_to_end(shared_data, name):
+    path = shared_data / "raw" / name
+    frame = isp.read(path)
+    wb = "as_shot" if frame.wb is not None else "grey_world"  # the DC120 records none
+    image = Pipeline.from_config({"denoise": {"method": "realtime"}, "sensor": {"white_balance": wb}}).process(frame)
+    assert image.shape == (frame.height, frame.width, 3) and np.isfinite(image).all()
+    # saturated colours outside sRGB legitimately go below 0 through the camera matrix
+    assert 0.02 < image.mean() < 0.95 and np.percentile(image, 1) > -0.05 and np.percentile(image, 99) < 1.5
+    # orientation and content against LibRaw's own rendering, compared small
+    with rawpy.imread(str(path)) as raw:
+        ref = raw.postprocess(half_size=True, no_auto_bright=True, output_bps=16, user_flip=0).astype(np.float32)
+    luma = lambda im: im @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # noqa: E731
+    ours, theirs = _small(luma(image)), _small(luma(ref))
+    assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.9
+
+
+def _small(image, size=(24, 32)):
+    import cv2
+
+    return cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
+
+
+def test_cli_process_sequence_and_resume(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for n in range(1, 9):
+        write_frame(raw / f"s.{n:04d}.dng", render(default_chart(48, 64), SensorModel(seed=n), frame_number=n))
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["process", str(raw / "s.####.dng"), "-o", str(out / "s.####.tif"), "--no-progress"]
+    assert main(args + ["--frames", "1-4"]) == 0
+    first = {p.name: isp.read_image(p) for p in out.iterdir()}
+    assert sorted(first) == [f"s.{n:04d}.tif" for n in range(1, 5)]
+    assert main(args + ["--skip-existing"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"s.{n:04d}.tif" for n in range(1, 9)]
+    for name, image in first.items():
+        assert np.array_equal(isp.read_image(out / name), image)
+
+
+def test_cli_a_bad_frame_fails_the_run_but_not_the_others(tmp_path, capsys):
+    for n in (1, 2, 3):
+        write_frame(tmp_path / f"s.{n:04d}.dng", render(default_chart(48, 64), SensorModel(seed=n)))
+    (tmp_path / "s.0002.dng").write_bytes(b"II*\x00 truncated")
+    code = main(["process", str(tmp_path / "s.####.dng"), "-o", str(tmp_path / "o.####.png"), "--no-progress",
+                 "--frames", "1-4"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (tmp_path / "o.0001.png").exists() and (tmp_path / "o.0003.png").exists()
+    assert "frame 2" in err and "frame 4 is missing" in err and "2 frames processed, 2 FAILED" in err
+
+
+def test_cli_config_errors_are_one_line(tmp_path):
+    frame_path = tmp_path / "f.dng"
+    write_frame(frame_path, render(default_chart(48, 64), SensorModel()))
+    proc = subprocess.run([sys.executable, "-m", "isp", "process", str(frame_path), "-o", str(tmp_path / "o.exr"),
+                           "--demosaic", "ahd"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "demosaic.algorithm = 'ahd' is unknown; expected one of" in proc.stderr
