@@ -59,11 +59,12 @@ class Pipeline:
         self.denoise_method = c["denoise"]["method"]
         self.space = c["output"]["colorspace"]
         self.transfer = TRANSFER_FUNCTIONS[c["output"]["transfer"]]
-        self.transfer_table = kfused.transfer_table(self.transfer)
+
         self.cdl = grade.read_cdl(c["grade"]["cdl"]) if c["grade"]["cdl"] else None
         self.lut = grade.compile_lut(c["grade"]["lut"]) if c["grade"]["lut"] else None
         self.interpolation = c["grade"]["interpolation"]
         self._cdl_args = _cdl_args(self.cdl)
+        self.curves = kfused.curve_tables(self.transfer, self._cdl_args)
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
         self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL_DEMOSAICS else 0
         self._colour = colour
@@ -135,7 +136,7 @@ class Pipeline:
             with _timed(ms, "colour+grade"):
                 lut_args = _NO_LUT if self._lut_rest else self._lut_args
                 target = rgb if self._lut_rest else out
-                kfused.finish(rgb, 0, rgb.shape[0], target, 0, p.matrix, self.transfer, self.transfer_table,
+                kfused.finish(rgb, 0, rgb.shape[0], target, 0, p.matrix, self.transfer, self.curves,
                               self._cdl_args, lut_args, np.float32(0 if self._lut_rest else quantise))
                 if self._lut_rest:  # a LUT with steps the fused pass cannot take
                     self.lut.apply(rgb, self.interpolation, out=rgb)
@@ -157,7 +158,7 @@ class Pipeline:
     @staticmethod
     def _quantise_into(rgb: np.ndarray, out: np.ndarray, quantise: int) -> None:
         if quantise:
-            kfused.finish(rgb, 0, rgb.shape[0], out, 0, _IDENTITY, 0, _LINEAR_TABLE, _NO_CDL, _NO_LUT,
+            kfused.finish(rgb, 0, rgb.shape[0], out, 0, _IDENTITY, 0, _LINEAR_CURVES, _NO_CDL, _NO_LUT,
                           np.float32(quantise))
         else:
             np.copyto(out, rgb)
@@ -179,7 +180,7 @@ class Pipeline:
             top = max(0, y0 - HALO)
             bottom = min(h, y1 + HALO)
             rgb = self.demosaic(mosaic[top:bottom], pattern if top % 2 == 0 else _shifted(pattern))
-            kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.transfer_table, self._cdl_args,
+            kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.curves, self._cdl_args,
                           self._lut_args, np.float32(quantise))
 
 
@@ -206,10 +207,13 @@ def _quantise(depth) -> int:
 _IDENTITY = np.eye(3, dtype=np.float32)
 _UNIT = np.ones((2, 2), np.float32)
 _DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
-_LINEAR_TABLE = kfused.transfer_table(0)
+
 _NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
 _NO_LUT = (False, np.zeros((2, 3), np.float32), np.zeros(3, np.float32), np.ones(3, np.float32),
            False, np.zeros(24, np.float32), np.int64(2), np.zeros(3, np.float32), np.ones(3, np.float32), True)
+
+
+_LINEAR_CURVES = kfused.curve_tables(0, _NO_CDL)
 
 
 def _cdl_args(cdl) -> tuple:

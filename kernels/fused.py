@@ -11,17 +11,18 @@ Grade parameters travel as two tuples so the signature stays readable:
            cube_on, flat, n, lo, scale, tetrahedral)         flat n*n*n*3 float32 table
 `quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] and rounds to that integer range.
 
-Transfer functions are evaluated through a table (`transfer_table`) indexed by the bits of the
-float32 input, as half-float LUTs are: 1024 cells per octave from 2^-14 to 2^8, linear within a
-cell, which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs
-outside that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
+The transfer function and the CDL's slope/offset/power are per-channel curves of one value, so
+they are evaluated together through a table (`curve_tables`) indexed by the bits of the float32
+input, as half-float LUTs are: 1024 cells per octave from 2^-14 to 2^8, linear within a cell,
+which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs outside
+that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
 pixel would otherwise be most of the pass's time.
 """
 import numba as nb
 import numpy as np
 
 from kernels.colour import encode_value, mat3_apply
-from kernels.lut import cdl_value, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
+from kernels.lut import cdl_channel, cdl_saturation, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
 
 
 _MANTISSA_BITS = 10
@@ -32,61 +33,67 @@ _CELLS = (_HIGH_EXP - _LOW_EXP) << _MANTISSA_BITS
 _FRAC = np.float32(1.0 / (1 << _SHIFT))
 
 
-def transfer_table(tf: int, tolerance: float = 1e-6) -> np.ndarray:
-    """(cells, 2) float32 of (value at the cell's start, rise across the cell) for transfer `tf`.
+def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
+    """(3, cells, 2) float32: per channel, (value at the cell's start, rise across the cell) of
+    x -> CDL slope/offset/power (when `cdl` is on) of the transfer curve `tf` at x.
 
-    A cell whose midpoint the straight line misses by more than `tolerance` (a jump in a
-    piecewise curve, such as BT.709's at 0.018) gets a NaN rise: there the exact curve is used.
+    Both are per-channel curves of one value, so one table lookup stands for a pow() or log() of
+    the transfer and another of the CDL power. A cell whose midpoint the straight line misses by
+    more than `tolerance` (a jump or kink in a piecewise curve, such as BT.709's at 0.018 or the
+    CDL's clamp) gets a NaN rise: there the exact curve is used.
     """
-    def at(bits):
-        return _encode_all(bits.astype(np.uint32).view(np.float32), tf).astype(np.float64)
-
     starts = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
-    ends = at(starts)
-    mids = at(starts[:-1] + (1 << (_SHIFT - 1)))
-    table = np.empty((_CELLS, 2), np.float32)
-    table[:, 0] = ends[:-1]
-    table[:, 1] = ends[1:] - ends[:-1]
-    table[np.abs(mids - (ends[:-1] + ends[1:]) / 2) > tolerance, 1] = np.nan
-    return table
+    mid_bits = starts[:-1] + (1 << (_SHIFT - 1))
+    tables = np.empty((3, _CELLS, 2), np.float32)
+    for c in range(3):
+        ends = _curve_all(starts.astype(np.uint32).view(np.float32), c, tf, cdl).astype(np.float64)
+        mids = _curve_all(mid_bits.astype(np.uint32).view(np.float32), c, tf, cdl).astype(np.float64)
+        tables[c, :, 0] = ends[:-1]
+        tables[c, :, 1] = ends[1:] - ends[:-1]
+        with np.errstate(invalid="ignore"):
+            tables[c, np.abs(mids - (ends[:-1] + ends[1:]) / 2) > tolerance, 1] = np.nan
+    return tables
 
 
 @nb.njit(cache=True)
-def _encode_all(x, tf):
+def _curve_all(x, c, tf, cdl):
     out = np.empty(x.size, np.float32)
     for i in range(x.size):
-        out[i] = np.float32(encode_value(x[i], tf))
+        out[i] = curve_exact(x[i], c, tf, cdl)
     return out
 
 
+@nb.njit(cache=True)
+def curve_exact(x, c, tf, cdl):
+    """Channel c's curve computed exactly: the transfer, then the CDL's slope, offset, power.
+    A call rather than inlined: rare, and inlining it thrice makes the pass slow to compile."""
+    v = np.float32(encode_value(x, tf))
+    if cdl[0]:
+        v = cdl_channel(v, cdl[1][c], cdl[2][c], cdl[3][c], cdl[5])
+    return v
+
+
 @nb.njit(inline="always", cache=True)
-def encode_tabulated(x, table, tf):
-    """encode_value(x, tf) through `table` (from transfer_table(tf)), exact outside its range."""
+def curve(x, c, tables, tf, cdl):
+    """Channel c's curve through `tables` (from curve_tables), exact outside the table's range."""
     bits = np.float32(x).view(np.uint32)
     i = np.int64(bits >> _SHIFT) - _BASE
     if 0 <= i < _CELLS:
-        rise = table[i, 1]
+        rise = tables[c, i, 1]
         if not np.isnan(rise):
-            return table[i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
-    return _encode_exact(x, tf)
-
-
-@nb.njit(cache=True)
-def _encode_exact(x, tf):
-    """The exact curve, as a call rather than inlined: rare, and inlining it thrice makes the
-    fused pass take a minute to compile."""
-    return np.float32(encode_value(x, tf))
+            return tables[c, i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
+    return curve_exact(x, c, tf, cdl)
 
 
 @nb.njit(inline="always", cache=True)
-def finish_pixel(r, g, b, m, tf, table, cdl, lut):
+def finish_pixel(r, g, b, m, tf, tables, cdl, lut):
     """One pixel through matrix, transfer, CDL, shaper and cube; float32 (r, g, b)."""
     r, g, b = mat3_apply(m, r, g, b)
-    r = encode_tabulated(r, table, tf)
-    g = encode_tabulated(g, table, tf)
-    b = encode_tabulated(b, table, tf)
+    r = curve(r, 0, tables, tf, cdl)
+    g = curve(g, 1, tables, tf, cdl)
+    b = curve(b, 2, tables, tf, cdl)
     if cdl[0]:
-        r, g, b = cdl_value(r, g, b, cdl[1], cdl[2], cdl[3], cdl[4], cdl[5])
+        r, g, b = cdl_saturation(r, g, b, cdl[4], cdl[5])
     if lut[0]:
         r = lut1d_value(r, lut[1], 0, lut[2][0], lut[3][0])
         g = lut1d_value(g, lut[1], 1, lut[2][1], lut[3][1])
@@ -108,13 +115,13 @@ def quantised(v, quantise):
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def finish(src, y0, y1, dst, dst_y0, m, tf, table, cdl, lut, quantise):
+def finish(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
     """Rows y0..y1 of the (H, W, 3) float32 `src` through `finish_pixel` into `dst` from row dst_y0."""
     w = src.shape[1]
     for y in nb.prange(y0, y1):
         oy = dst_y0 + y - y0
         for x in range(w):
-            r, g, b = finish_pixel(src[y, x, 0], src[y, x, 1], src[y, x, 2], m, tf, table, cdl, lut)
+            r, g, b = finish_pixel(src[y, x, 0], src[y, x, 1], src[y, x, 2], m, tf, tables, cdl, lut)
             dst[oy, x, 0] = quantised(r, quantise)
             dst[oy, x, 1] = quantised(g, quantise)
             dst[oy, x, 2] = quantised(b, quantise)

@@ -171,7 +171,8 @@ def _clamp01(v):
 
 
 @njit(inline="always", cache=True)
-def _cdl_channel(x, slope, offset, power, clamp):
+def cdl_channel(x, slope, offset, power, clamp):
+    """The CDL's slope, offset and power on one channel value (see `cdl_value` for `clamp`)."""
     v = x * slope + offset
     if clamp:
         return _clamp01(v) ** power
@@ -183,16 +184,8 @@ def _cdl_channel(x, slope, offset, power, clamp):
 
 
 @njit(inline="always", cache=True)
-def cdl_value(r, g, b, slope, offset, power, sat, clamp):
-    """ASC CDL v1.2 on one pixel: out = clamp(luma + sat * (sop - luma)), sop = (in*slope+offset)**power.
-
-    `clamp` True is the ASC v1.2 style (clamp to [0, 1] before the power and after the saturation);
-    False is OpenColorIO's default CDL_NO_CLAMP (no clamps; the power leaves values <= 0 alone).
-    Luma weights are Rec.709's (0.2126, 0.7152, 0.0722), as the spec says.
-    """
-    r = _cdl_channel(np.float32(r), slope[0], offset[0], power[0], clamp)
-    g = _cdl_channel(np.float32(g), slope[1], offset[1], power[1], clamp)
-    b = _cdl_channel(np.float32(b), slope[2], offset[2], power[2], clamp)
+def cdl_saturation(r, g, b, sat, clamp):
+    """The CDL's saturation on one pixel, with Rec.709 luma weights, as the spec says."""
     luma = np.float32(0.2126) * r + np.float32(0.7152) * g + np.float32(0.0722) * b
     r = luma + sat * (r - luma)
     g = luma + sat * (g - luma)
@@ -202,6 +195,19 @@ def cdl_value(r, g, b, slope, offset, power, sat, clamp):
         g = _clamp01(g)
         b = _clamp01(b)
     return r, g, b
+
+
+@njit(inline="always", cache=True)
+def cdl_value(r, g, b, slope, offset, power, sat, clamp):
+    """ASC CDL v1.2 on one pixel: out = clamp(luma + sat * (sop - luma)), sop = (in*slope+offset)**power.
+
+    `clamp` True is the ASC v1.2 style (clamp to [0, 1] before the power and after the saturation);
+    False is OpenColorIO's default CDL_NO_CLAMP (no clamps; the power leaves values <= 0 alone).
+    """
+    r = cdl_channel(np.float32(r), slope[0], offset[0], power[0], clamp)
+    g = cdl_channel(np.float32(g), slope[1], offset[1], power[1], clamp)
+    b = cdl_channel(np.float32(b), slope[2], offset[2], power[2], clamp)
+    return cdl_saturation(r, g, b, sat, clamp)
 
 
 # ---------------------------------------------------------------------------------------------
