@@ -88,7 +88,8 @@ def _write_exr(path, image, depth, _quality):
 
 def _write_tiff(path, image, depth, _quality):
     data = _quantise(image, 16) if depth == 16 else np.ascontiguousarray(image, dtype=np.float32)
-    tifffile.imwrite(path, data, photometric="rgb" if image.ndim == 3 else "minisblack", compression="zlib")
+    # uncompressed: zlib would take ~0.5 s a UHD frame, longer than developing it
+    tifffile.imwrite(path, data, photometric="rgb" if image.ndim == 3 else "minisblack")
 
 
 def _write_png(path, image, depth, _quality):
