@@ -33,9 +33,12 @@ Algorithm:
    the smoothed |its derivative along the row| -- is the smallest so far. Columns are the same
    on the transposed mosaic. Green is the four (RI/MLRI x rows/columns) results weighted by
    1 / criterion.
-2. Red and blue (MLRI, Kiku 2016): a minimized-Laplacian guided filter of the red samples with
-   the green image as guide (11 x 11 windows, slopes from 5 x 5 Laplacians), plus the residual
-   at the red samples bilinearly interpolated; blue alike.
+2. Red and blue (MLRI, Kiku 2016, with the residual-weighted averaging of ARI's guided
+   filter): a minimized-Laplacian guided filter of the red samples with the green image as
+   guide (slopes from Laplacians at distance 2), window coefficients averaged with weights
+   1 / (rms residual of each window's fit), plus the residual at the red samples bilinearly
+   interpolated; blue alike. Windows are 25 x 25 (MLRI uses 11 x 11): measured on the sets,
+   Kodak-24 39.90 -> 40.04 dB, McMaster-18 37.31 -> 37.27.
 
 Deviations from the reference: red and blue use MLRI rather than ARI's two adaptive
 diagonal/axial steps; nothing is clipped (values above 1 are kept); the guided-filter sums are
@@ -55,6 +58,8 @@ from kernels.demosaic._common import mirror, prepare
 SCALE = np.float32(255.0)
 EPS = 1e-10  # guided-filter regulariser (in 255^2 units, as the reference)
 ITERATIONS = 11
+# floor of the rms residual in the red/blue weights (the reference's 1e-3, 255 units)
+RB_FLOOR = 1e-3
 BIG = np.float32(1e30)
 # 5-tap Gaussian, sigma 2, normalised: smoothing of the iteration criterion.
 _G = np.exp(-np.arange(-2, 3) ** 2 / 8.0)
@@ -343,10 +348,11 @@ def lap2(x, i, j, hgt, wid):
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _rb_coeffs(g, m, cy, cx, h, ab):
     """MLRI coefficients of the colour sampled at rows cy, columns cx (mod 2) with green as
-    guide: slope from Laplacian products, intercept from means, over (2h+1)^2 windows."""
+    guide, over (2h+1)^2 windows: slope from Laplacian products, intercept from means, and
+    the weight 1 / (rms residual of the window's fit); ab = (w, a w, b w)."""
     hgt, wid = m.shape
     for i in nb.prange(hgt):
-        acc = np.zeros((5, wid + 2 * h + 1), np.float64)
+        acc = np.zeros((8, wid + 2 * h + 1), np.float64)
         for t in range(-h, h + 1):
             r = mirror(i + t, hgt)
             if (r & 1) != cy:
@@ -355,36 +361,47 @@ def _rb_coeffs(g, m, cy, cx, h, ab):
                 k = j + h + 1
                 lg = np.float64(lap2(g, r, j, hgt, wid))
                 lc = np.float64(lap2(m, r, j, hgt, wid))
+                gv = np.float64(g[r, j])
+                cv = np.float64(m[r, j])
                 acc[0, k] += 1.0
-                acc[1, k] += g[r, j]
-                acc[2, k] += m[r, j]
+                acc[1, k] += gv
+                acc[2, k] += cv
                 acc[3, k] += lg * lc
                 acc[4, k] += lg * lg
+                acc[5, k] += gv * gv
+                acc[6, k] += cv * cv
+                acc[7, k] += gv * cv
         _prefix(acc, h, wid)
         for j in range(wid):
             n = max(_wsum(acc, 0, j, h), 1.0)
+            s_g = _wsum(acc, 1, j, h)
+            s_c = _wsum(acc, 2, j, h)
             a = _wsum(acc, 3, j, h) / (_wsum(acc, 4, j, h) + EPS * n)
-            ab[0, i, j] = a
-            ab[1, i, j] = (_wsum(acc, 2, j, h) - a * _wsum(acc, 1, j, h)) / n
+            b = (s_c - a * s_g) / n
+            dif = (_wsum(acc, 5, j, h) * a * a + b * b * n + _wsum(acc, 6, j, h) + 2 * a * b * s_g
+                   - 2 * b * s_c - 2 * a * _wsum(acc, 7, j, h)) / n
+            wgt = 1.0 / max(np.sqrt(max(dif, 0.0)), RB_FLOOR)
+            ab[0, i, j] = wgt
+            ab[1, i, j] = a * wgt
+            ab[2, i, j] = b * wgt
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _rb_apply(ab, g, h, q):
-    """Tentative colour: window means of slope and intercept applied to green."""
+    """Tentative colour: weighted window means of slope and intercept applied to green."""
     hgt, wid = g.shape
-    n = np.float64((2 * h + 1) * (2 * h + 1))
     for i in nb.prange(hgt):
-        acc = np.zeros((2, wid + 2 * h + 1), np.float64)
+        acc = np.zeros((3, wid + 2 * h + 1), np.float64)
         for t in range(-h, h + 1):
             r = mirror(i + t, hgt)
-            for k in range(2):
+            for k in range(3):
                 src = ab[k, r]
                 dst = acc[k]
                 for j in range(wid):
                     dst[j + h + 1] += src[j]
         _prefix(acc, h, wid)
         for j in range(wid):
-            q[i, j] = (_wsum(acc, 0, j, h) * g[i, j] + _wsum(acc, 1, j, h)) / n
+            q[i, j] = (_wsum(acc, 1, j, h) * g[i, j] + _wsum(acc, 2, j, h)) / (_wsum(acc, 0, j, h) + 1e-4)
 
 
 @nb.njit(inline="always")
@@ -417,7 +434,7 @@ def _rb_finish(q, m, cy, cx, out, ch):
             out[i, j, ch] = v / SCALE
 
 
-RB_RADIUS = 5
+RB_RADIUS = 12  # 25 x 25 windows: 40.04 dB on Kodak-24 against 39.90 with MLRI's 11 x 11
 
 
 def ari(mosaic, pattern: str) -> np.ndarray:
@@ -429,7 +446,7 @@ def ari(mosaic, pattern: str) -> np.ndarray:
     h, w = m.shape
     out = np.empty((h, w, 3), np.float32)
     out[:, :, 1] = g / SCALE
-    ab = np.empty((2, h, w), np.float32)
+    ab = np.empty((3, h, w), np.float32)
     q = np.empty((h, w), np.float32)
     for ch, (cy, cx) in ((0, (ry, rx)), (2, (1 - ry, 1 - rx))):
         _rb_coeffs(g, m, cy, cx, RB_RADIUS, ab)
