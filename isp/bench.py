@@ -46,7 +46,8 @@ grow. Times are milliseconds, rates GB/s (1e9 bytes):
     frames         number of steady-state frames measured
     setup_ms       building the pipeline
     first_frame_ms*  the first frame, end to end
-    compile_ms*    first frame - steady p50 (JIT compile or cache load); compile_kind: "cold"|"cache"
+    compile_ms*    first frame - steady p50 of the processing (JIT compile or cache load), floored at 0;
+                   compile_kind: "cold" (--cold: an empty numba cache) | "cache"
     stages*        {name: {p50_ms*, p95_ms*, p99_ms*, max_ms*, min_ms, mean_ms, bytes, gb_per_s,
                     bandwidth_fraction}}  (bytes/gb_per_s/bandwidth_fraction null when unknown)
     end_to_end*    {p50_ms*, p95_ms*, p99_ms*, max_ms*, min_ms, mean_ms, fps*, includes: [...]}
@@ -600,9 +601,14 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         if already:
             notes.append("--cold: the pipeline's kernels were already imported, so their numba cache was not redirected")
         else:
-            os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="isp-bench-numba-")
+            cold_dir = tempfile.mkdtemp(prefix="isp-bench-numba-")
+            os.environ["NUMBA_CACHE_DIR"] = cold_dir
             numba.core.config.reload_config()
             compile_kind = "cold"
+            import atexit
+            import shutil
+
+            atexit.register(shutil.rmtree, cold_dir, True)
     from isp import config as configuration
 
     cfg = configuration.load(config, overrides or {})  # a bad config fails here, before any work
@@ -643,7 +649,8 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         e2e["fps"] = len(records) / (sum(r["total_ms"] for r in records) / 1e3)
         e2e["includes"] = list(stage_lists)
         work = [sum(v for k, v in r["ms"].items() if k not in ("read", "write")) for r in records]
-        compile_ms = sum(v for k, v in first_ms.items() if k not in ("read", "write")) - float(np.median(work))
+        # what the first frame took beyond a steady one (0 if noise made it no slower)
+        compile_ms = max(0.0, sum(v for k, v in first_ms.items() if k not in ("read", "write")) - float(np.median(work)))
 
         say("memory bandwidth")
         bw = bandwidth(h * w * 12)
@@ -651,6 +658,8 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         for name, values in stage_lists.items():
             s = percentiles(values)
             nbytes = stage_bytes(name, h, w, image.dtype.itemsize, frame0.mosaic.dtype.itemsize)
+            if name == "grade" and not (cfg["grade"]["cdl"] or cfg["grade"]["lut"]):
+                nbytes = None  # nothing to do: nothing moves
             s["bytes"] = nbytes
             s["gb_per_s"] = nbytes / (s["p50_ms"] / 1e3) / 1e9 if nbytes and s["p50_ms"] > 0 else None
             s["bandwidth_fraction"] = s["gb_per_s"] / bw["peak_gb_s"] if s["gb_per_s"] else None
@@ -682,6 +691,11 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         notes.append(f"the input has {len(source)} frame(s); they were read again in turn for {frames + 1}")
     if not write_ext:
         notes.append("end-to-end excludes output encoding/writing (use --write EXT to include it)")
+    if h * w * 12 < MIN_BANDWIDTH_BYTES:
+        notes.append(f"a {w}x{h} frame fits in the CPU caches: the stages' fractions of memory bandwidth mean little")
+    if len(scaling) > 1 and scaling[-1]["p50_ms"] > scaling[0]["p50_ms"]:
+        notes.append(f"{scaling[-1]['threads']} threads were slower than 1: the cores are shared with other work "
+                     "(each parallel region waits for its slowest thread)")
     spread = (e2e["p99_ms"] - e2e["p50_ms"]) / e2e["p50_ms"] if e2e["p50_ms"] > 0 else 0
     if spread > 0.25:
         notes.append(f"p99 is {100 * spread:.0f}% above p50: a noisy run (other load) or uneven frames")

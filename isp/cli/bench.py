@@ -45,7 +45,8 @@ def add_parser(sub):
     m.add_argument("--strip-rows", type=_int, default=0, metavar="N",
                    help="demosaic inside the fused pass, N rows at a time (0: off)")
     m.add_argument("--cold", action="store_true",
-                   help="compile the kernels from scratch (empty numba cache) so compile_ms is a true JIT time")
+                   help="compile the kernels from scratch (empty numba cache) so compile_ms is a true JIT time "
+                        "(minutes on a small machine)")
     out = p.add_argument_group("output")
     out.add_argument("--json", metavar="FILE", help="write the results as JSON (schema: docs/bench-json.md)")
     out.add_argument("--plot", metavar="FILE.png", help="write a PNG: per-frame latency, budgets, stages, peers")

@@ -252,3 +252,29 @@ def test_plot_of_synthetic_numbers_with_peers(tmp_path):
     verdicts = {b["fps"]: b["meets"] for b in r["budgets"]}
     assert verdicts[60.0] is False and verdicts[24.0] is True
     json.dumps(bench._jsonable(r), allow_nan=False)
+
+
+def test_run_on_an_input_sequence_with_peers_and_writing(tmp_path):
+    """--input reads a DNG sequence (a "read" stage), --write adds a "write" stage, --compare the peers."""
+    from isp import synth
+    from isp.io.dng import write_dng
+
+    scene = synth.default_chart(48, 64)
+    for frame in synth.render_sequence(scene, synth.SensorModel(seed=1), frames=2, start=1001):
+        write_dng(tmp_path / f"shot.{frame.frame_number:04d}.dng", frame)
+    out = tmp_path / "out.json"
+    code = main(["bench", "--quiet", "--input", str(tmp_path / "shot.####.dng"), "--frames", "2", "--write", "png",
+                 "--compare", "--repeats", "1", "--scaling-frames", "0", "--json", str(out)])
+    assert code == 0
+    r = json.loads(out.read_text())
+    assert r["input"]["kind"] == "sequence" and r["input"]["distinct_frames"] == 2
+    assert list(r["stages"])[0] == "read" and list(r["stages"])[-1] == "write"
+    assert r["end_to_end"]["includes"][0] == "read" and "read" not in r["pipeline"]["stages"]
+    assert r["threads"]["scaling"] == []
+    c = r["compare"]
+    assert set(c["peers"]) == {"libraw linear", "libraw AHD", "opencv demosaic+bilateral", "colour Menon2007+LUT3D",
+                               "opencolorio lut"}
+    for name, p in c["peers"].items():
+        assert p["median_ms"] > 0 and p["ratio"] == pytest.approx(p["median_ms"] / c["reference_ms"][p["reference"]])
+    assert c["peers"]["colour Menon2007+LUT3D"]["scaled_from_crop"] is False  # 64x48 is smaller than the crop
+    assert "rawpy" in r["machine"]["versions"]
