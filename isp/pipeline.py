@@ -68,6 +68,8 @@ class Pipeline:
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
         self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL_DEMOSAICS else 0
         self._colour = colour
+        self._params: dict[tuple, FrameParams] = {}
+        self._noise: dict[tuple, object] = {}
 
     @classmethod
     def from_config(cls, source=None, overrides: dict | None = None) -> Pipeline:
@@ -78,17 +80,38 @@ class Pipeline:
     # -- what each frame decides ---------------------------------------------------------------
     def frame_params(self, frame: RawFrame, mosaic: np.ndarray | None = None) -> FrameParams:
         """White balance and colour matrix for this frame. `mosaic` (normalised) is
-        needed for the automatic white balances."""
+        needed for the automatic white balances. Frames of a sequence share their metadata, so
+        the result is kept per metadata (colour-science takes milliseconds to build a matrix)."""
         from kernels.cfa import channels
 
+        key = None if self._needs_mosaic_for_wb() else _metadata_key(frame)
+        if key is not None and key in self._params:
+            return self._params[key]
         gains = np.asarray(self._colour.white_balance_gains(frame, self.config["sensor"]["white_balance"], mosaic),
                            dtype=np.float32)
         clip = np.float32(np.inf)
         if self.config["sensor"]["highlights"] == "clip":
             clip = np.float32(gains.min())  # the lowest balanced saturation: blown areas stay neutral
         matrix = np.asarray(self._colour.camera_to_working_matrix(frame, gains, self.space), dtype=np.float32)
-        return FrameParams(gains, gains[channels(frame.pattern)].astype(np.float32), clip,
-                           np.ascontiguousarray(matrix))
+        params = FrameParams(gains, gains[channels(frame.pattern)].astype(np.float32), clip,
+                             np.ascontiguousarray(matrix))
+        if key is not None:
+            self._params[key] = params
+        return params
+
+    def noise_model(self, frame: RawFrame, mosaic: np.ndarray):
+        """The frame's noise model: from its metadata, else estimated from the first frame of each
+        camera and ISO seen (an estimate takes a few hundred ms and the noise of a camera at one
+        ISO does not change from frame to frame)."""
+        from isp.noise import estimate, from_frame
+
+        model = from_frame(frame)
+        if model is None:
+            key = (frame.camera, frame.iso, frame.white_level, frame.black_level.tobytes())
+            if key not in self._noise:
+                self._noise[key] = estimate(mosaic, frame.pattern)
+            model = self._noise[key]
+        return model
 
     def _needs_mosaic_for_wb(self) -> bool:
         return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
@@ -115,10 +138,9 @@ class Pipeline:
                 mosaic = ksensor.correct(frame.mosaic, black, scale, _UNIT, threshold, np.float32(np.inf))
         if denoising:
             from isp.denoise import denoise
-            from isp.noise import estimate, from_frame
 
             with _timed(ms, "denoise"):
-                model = from_frame(frame) or estimate(mosaic, frame.pattern)
+                model = self.noise_model(frame, mosaic)
                 mosaic = denoise(mosaic, model, self.denoise_method, self.config["denoise"]["strength"])
         if not one_pass:  # white balance after the denoiser, whose noise model is of the raw data
             with _timed(ms, "balance"):
@@ -182,6 +204,17 @@ class Pipeline:
             rgb = self.demosaic(mosaic[top:bottom], pattern if top % 2 == 0 else _shifted(pattern))
             kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.curves, self._cdl_args,
                           self._lut_args, np.float32(quantise))
+
+
+def _metadata_key(frame: RawFrame) -> tuple:
+    """What white balance and colour matrices depend on, hashable."""
+    def arr(a):
+        return None if a is None else np.asarray(a, np.float64).tobytes()
+
+    dng = None
+    if frame.dng is not None:
+        dng = tuple(arr(v) if isinstance(v, np.ndarray) else v for v in vars(frame.dng).values())
+    return frame.pattern, frame.wb, arr(frame.xyz_to_camera), dng
 
 
 def _levels(frame: RawFrame) -> tuple[np.ndarray, np.ndarray]:
