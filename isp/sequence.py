@@ -61,6 +61,16 @@ def _check_not_inputs(sources: list[Path], outputs: list[Path | None]) -> None:
             raise InputError(f"{out}: refusing to write over an input file")
 
 
+def _sweep_temporaries(outputs: list[Path | None]) -> None:
+    """Remove what a killed earlier run left of its atomic writes (`.<name>.XXXX.tmp<suffix>`
+    beside an output); finished outputs are never touched."""
+    for folder, suffix in {(p.parent, p.suffix) for p in outputs if p is not None}:
+        stems = {p.stem for p in outputs if p is not None and p.parent == folder}
+        for tmp in folder.glob(f".*.tmp{suffix}") if folder.is_dir() else ():
+            if tmp.name[1:-len(f".tmp{suffix}")].rsplit(".", 1)[0] in stems:
+                tmp.unlink(missing_ok=True)
+
+
 def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | None = None,
                      skip_existing: bool = False, depth=None, geometry: dict | None = None,
                      read_ahead: int = 2, write_behind: int = 2) -> Iterator[FrameResult]:
@@ -78,6 +88,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     outputs = output_paths(sequence, output)
     _check_not_inputs([p for _, p in sequence.frames], outputs)
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
+    _sweep_temporaries(outputs)
     for n in sequence.missing:
         yield FrameResult(n, None, error=f"frame {n} is missing")
     if outputs[0] is not None and not outputs[0].parent.is_dir():

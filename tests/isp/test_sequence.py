@@ -57,6 +57,15 @@ def test_skip_existing_leaves_finished_frames_alone(shots, tmp_path):
     assert (out / "shot.0002.png").read_bytes() == b"finished earlier"
 
 
+def test_resume_sweeps_what_a_killed_run_left(shots, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".shot.0001.k2j4x9.tmp.png").write_bytes(b"half a frame")  # a killed run's atomic write
+    (out / ".notes.tmp.png").write_bytes(b"someone else's")
+    list(process_sequence(shots / "shot.####.npy", out / "shot.####.png", Grey(), frames=[1]))
+    assert sorted(p.name for p in out.iterdir()) == [".notes.tmp.png", "shot.0001.png"]
+
+
 def test_inputs_are_never_overwritten(shots):
     with pytest.raises(isp.InputError, match="refusing to write over an input"):
         list(process_sequence(shots / "shot.0001.npy", shots / "shot.0001.npy", Grey()))
