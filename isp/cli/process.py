@@ -76,19 +76,23 @@ def run(args) -> int:
         from isp.io import parse_frames
 
         frames = parse_frames(args.frames)
+    from isp.io import expand
+
+    sequence = expand(args.input, frames)
     results = process_sequence(args.input, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
                                depth=pipeline.config["output"]["depth"], geometry=geometry(args))
-    return report(results, progress=not args.no_progress, timings_path=args.timings)
+    return report(results, progress=not args.no_progress, timings_path=args.timings,
+                  total=len(sequence) + len(sequence.missing))
 
 
-def report(results, progress: bool = True, timings_path=None, out=None) -> int:
+def report(results, progress: bool = True, timings_path=None, out=None, total: int | None = None) -> int:
     """Drive the results with a progress bar, then print a summary; exit status 2 if any frame failed."""
     from tqdm import tqdm
 
     out = out or sys.stderr
     t0 = time.perf_counter()
     done, failed, skipped, records = 0, [], 0, []
-    bar = tqdm(unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
+    bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
     for r in results:
         bar.update(1)
         if r.skipped:
