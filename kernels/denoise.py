@@ -92,7 +92,7 @@ def _clamp(i, n):
 
 
 @nb.njit(inline="always")
-def _load_haar_rows(mosaic, buf, top, n, w2, pad):
+def _load_haar_rows(mosaic, buf, top, n, w2, pad, r_off=0):
     """Haar channels of block rows top .. top+n-1 (clamped to the image) into buf[c, r, pad+j],
     with `pad` replicated columns on each side."""
     h2 = mosaic.shape[0] // 2
@@ -100,16 +100,17 @@ def _load_haar_rows(mosaic, buf, top, n, w2, pad):
         bi = _clamp(top + r, h2)
         row0 = mosaic[2 * bi]
         row1 = mosaic[2 * bi + 1]
+        rb = r_off + r
         for j in range(w2):
             l, hh, v, d = haar_fwd(row0[2 * j], row0[2 * j + 1], row1[2 * j], row1[2 * j + 1])
-            buf[0, r, pad + j] = l
-            buf[1, r, pad + j] = hh
-            buf[2, r, pad + j] = v
-            buf[3, r, pad + j] = d
+            buf[0, rb, pad + j] = l
+            buf[1, rb, pad + j] = hh
+            buf[2, rb, pad + j] = v
+            buf[3, rb, pad + j] = d
         for c in range(4):
             for k in range(pad):
-                buf[c, r, k] = buf[c, r, pad]
-                buf[c, r, pad + w2 + k] = buf[c, r, pad + w2 - 1]
+                buf[c, rb, k] = buf[c, rb, pad]
+                buf[c, rb, pad + w2 + k] = buf[c, rb, pad + w2 - 1]
 
 
 @nb.njit(inline="always")
@@ -327,7 +328,7 @@ def _haar_image(mosaic, pad):
     for s in nb.prange(nchunks):
         r0 = s * STRIP
         r1 = min(r0 + STRIP, n)
-        _load_haar_rows(mosaic, buf[:, r0:r1], r0 - pad, r1 - r0, w2, pad)
+        _load_haar_rows(mosaic, buf, r0 - pad, r1 - r0, w2, pad, r0)
     return buf
 
 
