@@ -6,7 +6,8 @@
                 defect_threshold = 0.0 (off) or a level above/below the same-colour neighbours
                 highlights = "clip" | "none"
     [demosaic]  algorithm = "rcd" | "menon2007" | "malvar2004" | "bilinear" | ...
-    [denoise]   method = "off" | a name of isp.denoise; strength = 1.0
+    [denoise]   method = "off" | "realtime" | "realtime2" | "hq" | "temporal"; strength = 1.0;
+                window = 5 (frames the temporal denoiser averages over, in a sequence)
     [grade]     cdl = "shot.cc"; lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
     [output]    colorspace = "sRGB" | "ACEScg" | ...; transfer = "srgb" | "linear" | ...;
                 depth = 8 | 16 | 32 | "half" | "float" (default: the format's first)
@@ -35,7 +36,7 @@ def _names(kind: str) -> Callable[[], list[str]]:
         if kind == "denoise":
             from isp.denoise import METHODS
 
-            return sorted(METHODS)
+            return sorted([*METHODS, "temporal"])
         if kind == "colorspace":
             from isp.colour import COLOURSPACES
 
@@ -101,6 +102,12 @@ def _white_balance(key, v):
                      "a colour temperature in kelvin (1000-40000) or three positive multipliers [r, g, b]")
 
 
+def _window(key, v):
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 15:
+        raise InputError(f"config: {key} = {v!r}; expected a whole number of frames from 1 to 15")
+    return v
+
+
 def _depth(key, v):
     if v in (None, 8, 16, 32, "half", "float"):
         return v
@@ -130,7 +137,8 @@ SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
         "highlights": ("clip", _one_of("clip", "none")),
     },
     "demosaic": {"algorithm": ("rcd", _registry("demosaic"))},
-    "denoise": {"method": ("off", _registry("denoise")), "strength": (1.0, _number(0.0, 100.0))},
+    "denoise": {"method": ("off", _registry("denoise")), "strength": (1.0, _number(0.0, 100.0)),
+                "window": (5, _window)},
     "grade": {
         "cdl": (None, _optional_path),
         "lut": (None, _optional_path),

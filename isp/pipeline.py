@@ -57,6 +57,8 @@ class Pipeline:
         c = self.config
         self.demosaic = ALGORITHMS[c["demosaic"]["algorithm"]]
         self.denoise_method = c["denoise"]["method"]
+        # frames the temporal denoiser looks at around each frame (1: each frame alone)
+        self.temporal_window = int(c["denoise"]["window"]) if self.denoise_method == "temporal" else 1
         self.space = c["output"]["colorspace"]
         self.transfer = TRANSFER_FUNCTIONS[c["output"]["transfer"]]
 
@@ -113,35 +115,53 @@ class Pipeline:
             model = self._noise[key]
         return model
 
+    def _corrected(self, frame: RawFrame) -> np.ndarray:
+        """The normalised mosaic with defects suppressed, before white balance."""
+        threshold = np.float32(self.config["sensor"]["defect_threshold"])
+        return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, threshold, np.float32(np.inf))
+
     def _needs_mosaic_for_wb(self) -> bool:
         return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
 
     # -- running ---------------------------------------------------------------------------------
-    def process(self, frame: RawFrame, *, fused: bool = True, depth=None) -> np.ndarray:
-        """The graded (H, W, 3) image: float32, or uint8/uint16 when `depth` is 8/16."""
-        return self.process_timed(frame, fused=fused, depth=depth)[0]
+    def process(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
+                centre: int = 0) -> np.ndarray:
+        """The graded (H, W, 3) image: float32, or uint8/uint16 when `depth` is 8/16.
+        `window`/`centre`: the frames around this one, for the temporal denoiser."""
+        return self.process_timed(frame, fused=fused, depth=depth, window=window, centre=centre)[0]
 
-    def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None) -> tuple[np.ndarray, dict]:
-        """`process`, and the milliseconds each pass took (fused passes are timed together)."""
+    def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
+                      centre: int = 0) -> tuple[np.ndarray, dict]:
+        """`process`, and the milliseconds each pass took (fused passes are timed together).
+
+        With the temporal denoiser, `window` is the list of frames around this one (this one at
+        index `centre`), as `temporal_window` asks for; without it the frame is denoised alone.
+        """
         if not isinstance(frame, RawFrame):
             raise InputError(f"expected an isp.RawFrame, got {type(frame).__name__}")
         ms: dict[str, float] = {}
         denoising = self.denoise_method != "off"
         one_pass = not denoising and not self._needs_mosaic_for_wb()
-        black, scale = _levels(frame)
         threshold = np.float32(self.config["sensor"]["defect_threshold"])
         with _timed(ms, "sensor"):
             if one_pass:  # levels, defects, white balance and clip in a single pass
                 p = self.frame_params(frame)
-                mosaic = ksensor.correct(frame.mosaic, black, scale, p.site_gains, threshold, p.clip)
+                mosaic = ksensor.correct(frame.mosaic, *_levels(frame), p.site_gains, threshold, p.clip)
             else:
-                mosaic = ksensor.correct(frame.mosaic, black, scale, _UNIT, threshold, np.float32(np.inf))
+                mosaic = self._corrected(frame)
         if denoising:
-            from isp.denoise import denoise
+            from isp.denoise import denoise, denoise_temporal
 
             with _timed(ms, "denoise"):
                 model = self.noise_model(frame, mosaic)
-                mosaic = denoise(mosaic, model, self.denoise_method, self.config["denoise"]["strength"])
+                strength = self.config["denoise"]["strength"]
+                if self.denoise_method == "temporal":
+                    window = window or [frame]
+                    stack = np.stack([mosaic if i == centre else self._corrected(f) for i, f in enumerate(window)]) \
+                        if len(window) > 1 else mosaic[None]
+                    mosaic = denoise_temporal(stack, centre, model, strength)
+                else:
+                    mosaic = denoise(mosaic, model, self.denoise_method, strength)
         if not one_pass:  # white balance after the denoiser, whose noise model is of the raw data
             with _timed(ms, "balance"):
                 p = self.frame_params(frame, mosaic)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from isp.denoise import window
 from isp.errors import InputError
 from isp.io import expand, frame_path, read, write
 from isp.io.sequence import is_pattern
@@ -105,33 +106,34 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
         result.timings["write"] = (time.perf_counter() - t0) * 1e3
 
     todo = [(n, p, out) for (n, p), out in zip(sequence.frames, outputs)]
+    size = min(getattr(pipeline, "temporal_window", 1), len(todo))  # frames the denoiser looks at
     with ThreadPoolExecutor(1, thread_name_prefix="isp-read") as reader, \
             ThreadPoolExecutor(1, thread_name_prefix="isp-write") as writer:
-        reads: deque[tuple[int | None, Path, Path | None, Future | None]] = deque()
+        reads: dict[int, Future] = {}
         finished: deque[tuple[FrameResult, Future | None]] = deque()
-        queue = iter(todo)
 
-        def fill():
-            while len(reads) < max(1, read_ahead):
-                item = next(queue, None)
-                if item is None:
-                    return
-                n, p, out = item
-                skip = skip_existing and out is not None and out.exists()
-                reads.append((n, p, out, None if skip else reader.submit(load, n, p)))
+        def wanted(i: int) -> bool:
+            out = todo[i][2]
+            return not (skip_existing and out is not None and out.exists())
 
-        fill()
-        while reads:
-            n, path, out, pending = reads.popleft()
-            fill()
+        for k, (n, path, out) in enumerate(todo):
+            start, stop = window(len(todo), k, size)
+            for i in range(start, min(len(todo), max(stop, k + 1 + read_ahead))):
+                if i not in reads and (i < stop or wanted(i)):
+                    reads[i] = reader.submit(load, *todo[i][:2])
+            for i in [i for i in reads if i < min(start, k)]:
+                del reads[i]  # out of every later window: let the frame go
             result = FrameResult(n, path, out)
             writing = None
-            if pending is None:
+            if not wanted(k):
                 result.skipped = True
             else:
                 try:
-                    frame, result.timings["read"] = pending.result()
-                    image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None)
+                    frame, result.timings["read"] = reads[k].result()
+                    near = [frame if i == k else _frame_or_none(reads[i]) for i in range(start, stop)]
+                    near = [f for f in near if f is not None]
+                    image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None,
+                                                             **_window_args(near, frame, size))
                     result.timings.update(stage_ms)
                     if out is None:
                         result.image = image
@@ -144,6 +146,18 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                 yield _finish(*finished.popleft())
         while finished:
             yield _finish(*finished.popleft())
+
+
+def _frame_or_none(pending: Future):
+    """A neighbour's frame, or None when it could not be read (its own result says why)."""
+    try:
+        return pending.result()[0]
+    except InputError:
+        return None
+
+
+def _window_args(window: list, frame, size: int) -> dict:
+    return {"window": window, "centre": next(i for i, f in enumerate(window) if f is frame)} if size > 1 else {}
 
 
 def _finish(result: FrameResult, pending: Future | None) -> FrameResult:
