@@ -8,18 +8,42 @@ smaller colour-difference gradients in a 5x5 window is kept (II-B), red and blue
 the colour differences along it (II-C) and the refining step of section III re-estimates
 green, then red and blue, from low-passed colour differences along the chosen direction.
 The arithmetic follows colour-demosaicing's `demosaicing_CFA_Bayer_Menon2007` so the two agree.
+
+Schedule: as RCD's (see `kernels.demosaic.rcd`): L2-sized tiles shared dynamically between the
+threads, each split into per-site half-resolution planes (`_common.load_tile`) so that every
+step is a unit-stride loop over only the sites it computes and only the margin later steps read.
 """
 import numba as nb
 import numpy as np
 
-from kernels.demosaic._common import STRIP, band, buffers, load_strip, prepare
+from kernels.demosaic._common import U, krange, load_tile, prepare, site_offset, store_tile, tile_buffers, tile_of
 
-PAD = 10  # total reach of the stages: 2 + 2 + 1 + 1 + 1 + 1 + 1 = 9, rounded up to even
-CFA, GH, GV, CH, CV, G, M, R, B, G2 = range(10)
+CHUNK = 2  # tiles a thread takes at a time
+TH, TW = 64, 256  # output rows and columns of a tile
+PAD = 8  # reach of the steps back to the mosaic: 2 (1.) + 2 (2.) + 1 (3.) + 1 (5.) + 1 (6.) + 1 (7.)
+S = (TW // 2 + PAD + 2 + 7) // 8 * 8  # row stride of the half-resolution planes
+PL = (TH + 2 * PAD) * S  # plane size
+# Plane offsets in a tile's flat scratch. X: red/blue sites, G: green sites.
+CX, CG, GHX, GVX, CHX, CVX, GX, MX, RG, BG = [n * PL for n in range(10)]
+NPLANES = 10
+G2X, RX, BX = GHX, GVX, CHX  # refined green, red and blue at X sites, once the direction is chosen
 
 HALF = np.float32(0.5)
 QUARTER = np.float32(0.25)
 THIRD = np.float32(1.0 / 3.0)
+
+
+@nb.njit(inline="always")
+def at(t, px, pg, s, p, i, k, di, dj):
+    """The full-resolution plane stored as px at X sites and pg at G sites, at (di, dj) from
+    the site of type s (0: X, 1: G) at (i, k) whose column parity is p."""
+    odd, dk = site_offset(s, p, di, dj)
+    return t[U((pg if odd else px) + (i + di) * S + k + dk)]
+
+
+@nb.njit(inline="always")
+def put(t, plane, i, k, v):
+    t[U(plane + i * S + k)] = v
 
 
 @nb.njit(inline="always")
@@ -29,157 +53,267 @@ def directional_green(c, n1, p1, n2, p2):
 
 
 @nb.njit(inline="always")
-def gradient_h(d, i, j):
-    """Menon's horizontal classifier: colour-difference gradients summed over a 5x5 window."""
-    centre = abs(d[i, j - 2] - d[i, j]) + abs(d[i, j] - d[i, j + 2])
-    far = (abs(d[i - 2, j - 2] - d[i - 2, j]) + abs(d[i - 2, j] - d[i - 2, j + 2])) + (
-        abs(d[i + 2, j - 2] - d[i + 2, j]) + abs(d[i + 2, j] - d[i + 2, j + 2]))
-    near = abs(d[i - 1, j - 1] - d[i - 1, j + 1]) + abs(d[i + 1, j - 1] - d[i + 1, j + 1])
+def gradient(t, d, p, i, k, di, dj):
+    """Menon's classifier along (di, dj) (rows: (0, 1), columns: (1, 0)): colour-difference
+    gradients of plane d (X sites) summed over a 5x5 window."""
+    ei, ej = dj, di  # across
+    c0 = at(t, d, d, 0, p, i, k, 0, 0)
+    centre = abs(at(t, d, d, 0, p, i, k, -2 * di, -2 * dj) - c0) + abs(c0 - at(t, d, d, 0, p, i, k, 2 * di, 2 * dj))
+    a = at(t, d, d, 0, p, i, k, -2 * ei, -2 * ej)
+    b = at(t, d, d, 0, p, i, k, 2 * ei, 2 * ej)
+    far = (abs(at(t, d, d, 0, p, i, k, -2 * ei - 2 * di, -2 * ej - 2 * dj) - a)
+           + abs(a - at(t, d, d, 0, p, i, k, -2 * ei + 2 * di, -2 * ej + 2 * dj))) + (
+        abs(at(t, d, d, 0, p, i, k, 2 * ei - 2 * di, 2 * ej - 2 * dj) - b)
+        + abs(b - at(t, d, d, 0, p, i, k, 2 * ei + 2 * di, 2 * ej + 2 * dj)))
+    near = abs(at(t, d, d, 0, p, i, k, -ei - di, -ej - dj) - at(t, d, d, 0, p, i, k, -ei + di, -ej + dj)) + abs(
+        at(t, d, d, 0, p, i, k, ei - di, ej - dj) - at(t, d, d, 0, p, i, k, ei + di, ej + dj))
     return np.float32(3) * centre + far + near
 
 
 @nb.njit(inline="always")
-def gradient_v(d, i, j):
-    """Vertical counterpart of `gradient_h`."""
-    centre = abs(d[i - 2, j] - d[i, j]) + abs(d[i, j] - d[i + 2, j])
-    far = (abs(d[i - 2, j - 2] - d[i, j - 2]) + abs(d[i, j - 2] - d[i + 2, j - 2])) + (
-        abs(d[i - 2, j + 2] - d[i, j + 2]) + abs(d[i, j + 2] - d[i + 2, j + 2]))
-    near = abs(d[i - 1, j - 1] - d[i + 1, j - 1]) + abs(d[i - 1, j + 1] - d[i + 1, j + 1])
-    return np.float32(3) * centre + far + near
+def along(t, a, b, s, p, i, k, di, dj):
+    """Mean of A - B over the two neighbours at -(di, dj) and +(di, dj); A and B are (X, G)
+    plane pairs."""
+    return ((at(t, a[0], a[1], s, p, i, k, -di, -dj) - at(t, b[0], b[1], s, p, i, k, -di, -dj))
+            + (at(t, a[0], a[1], s, p, i, k, di, dj) - at(t, b[0], b[1], s, p, i, k, di, dj))) * HALF
 
 
 @nb.njit(inline="always")
-def along(p, q, i, j, di, dj):
-    """Mean of p - q over the two neighbours of (i, j) at -(di, dj) and +(di, dj)."""
-    return ((p[i - di, j - dj] - q[i - di, j - dj]) + (p[i + di, j + dj] - q[i + di, j + dj])) * HALF
+def mean3(t, a, b, s, p, i, k, di, dj):
+    """Mean of A - B over the site and its two neighbours at -(di, dj) and +(di, dj)."""
+    return ((at(t, a[0], a[1], s, p, i, k, 0, 0) - at(t, b[0], b[1], s, p, i, k, 0, 0))
+            + ((at(t, a[0], a[1], s, p, i, k, -di, -dj) - at(t, b[0], b[1], s, p, i, k, -di, -dj))
+               + (at(t, a[0], a[1], s, p, i, k, di, dj) - at(t, b[0], b[1], s, p, i, k, di, dj)))) * THIRD
 
 
-@nb.njit(inline="always")
-def mean3(p, q, i, j, di, dj):
-    """Mean of p - q over (i, j) and its two neighbours at -(di, dj) and +(di, dj)."""
-    return ((p[i, j] - q[i, j]) + ((p[i - di, j - dj] - q[i - di, j - dj])
-                                   + (p[i + di, j + dj] - q[i + di, j + dj]))) * THIRD
-
+# 1. Green along rows and columns at X sites, and the colour differences there.
 
 @nb.njit(inline="always")
-def first(r, c0):
-    """First column >= r with the parity c0."""
-    return r + ((r ^ c0) & 1)
+def _directional_row(t, i, p, jlo, jhi):
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        v = at(t, CX, CG, 0, p, i, k, 0, 0)
+        gh = directional_green(v, at(t, CX, CG, 0, p, i, k, 0, -1), at(t, CX, CG, 0, p, i, k, 0, 1),
+                               at(t, CX, CG, 0, p, i, k, 0, -2), at(t, CX, CG, 0, p, i, k, 0, 2))
+        gv = directional_green(v, at(t, CX, CG, 0, p, i, k, -1, 0), at(t, CX, CG, 0, p, i, k, 1, 0),
+                               at(t, CX, CG, 0, p, i, k, -2, 0), at(t, CX, CG, 0, p, i, k, 2, 0))
+        put(t, GHX, i, k, gh)
+        put(t, GVX, i, k, gv)
+        put(t, CHX, i, k, v - gh)
+        put(t, CVX, i, k, v - gv)
+
+
+# 2. Decide the direction at X sites (M = 1: horizontal) and keep that green.
+
+@nb.njit(inline="always")
+def _decide_row(t, i, p, jlo, jhi):
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        horizontal = gradient(t, CVX, p, i, k, 1, 0) >= gradient(t, CHX, p, i, k, 0, 1)
+        gh = at(t, GHX, GHX, 0, p, i, k, 0, 0)  # both loaded, then selected: a loop with
+        gv = at(t, GVX, GVX, 0, p, i, k, 0, 0)  # conditional loads does not vectorise
+        put(t, MX, i, k, np.float32(1) if horizontal else np.float32(0))
+        put(t, GX, i, k, gh if horizontal else gv)
+
+
+# 3. and 6. Red and blue at G sites from the colour differences (cfa - g) of the neighbours.
+
+@nb.njit(inline="always")
+def _at_green_row(t, i, p, jlo, jhi, red_row, gx):
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        g = at(t, CG, CG, 1, p, i, k, 0, 0)
+        h = g + along(t, (CX, CG), (gx, CG), 1, p, i, k, 0, 1)
+        v = g + along(t, (CX, CG), (gx, CG), 1, p, i, k, 1, 0)
+        put(t, RG, i, k, h if red_row else v)
+        put(t, BG, i, k, v if red_row else h)
+
+
+# 4. The other colour at X sites, along the chosen direction.
+
+@nb.njit(inline="always")
+def _other_row(t, i, p, jlo, jhi, red_row):
+    other, own = ((BG, BG), (RG, RG)) if red_row else ((RG, RG), (BG, BG))
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        c = at(t, CX, CX, 0, p, i, k, 0, 0)
+        h = along(t, other, own, 0, p, i, k, 0, 1)
+        v = along(t, other, own, 0, p, i, k, 1, 0)
+        o = c + (h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v)
+        put(t, RX, i, k, c if red_row else o)
+        put(t, BX, i, k, o if red_row else c)
+
+
+# 5. Refining: green at X sites from the low-passed own colour minus green.
+
+@nb.njit(inline="always")
+def _refine_green_row(t, i, p, jlo, jhi, red_row):
+    own = (CX, RG) if red_row else (CX, BG)
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        c = at(t, CX, CX, 0, p, i, k, 0, 0)
+        h = mean3(t, own, (GX, CG), 0, p, i, k, 0, 1)
+        v = mean3(t, own, (GX, CG), 0, p, i, k, 1, 0)
+        put(t, G2X, i, k, c - (h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v))
+
+
+# 7. Refining: red at blue and blue at red from the low-passed red minus blue.
+
+@nb.njit(inline="always")
+def _refine_other_row(t, i, p, jlo, jhi, red_row):
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        c = at(t, CX, CX, 0, p, i, k, 0, 0)
+        h = mean3(t, (RX, RG), (BX, BG), 0, p, i, k, 0, 1)
+        v = mean3(t, (RX, RG), (BX, BG), 0, p, i, k, 1, 0)
+        d = h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v
+        if red_row:
+            put(t, BX, i, k, c - d)
+        else:
+            put(t, RX, i, k, c + d)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _strip(s, rows, cols, ry, rx):
-    """All stages on one padded strip; s holds the planes, s[CFA] the mirrored mosaic."""
-    cfa, ch, cv, red, blue = s[CFA], s[CH], s[CV], s[R], s[B]
-    # 1. Green along rows and columns at red/blue samples, and the colour differences there.
-    for i in range(2, rows - 2):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        for j in range(first(2, 1 - c0), cols - 2, 2):
-            v = cfa[i, j]
-            s[GH, i, j] = v
-            s[GV, i, j] = v
-            s[CH, i, j] = 0
-            s[CV, i, j] = 0
-        for j in range(first(2, c0), cols - 2, 2):
-            v = cfa[i, j]
-            gh = directional_green(v, cfa[i, j - 1], cfa[i, j + 1], cfa[i, j - 2], cfa[i, j + 2])
-            gv = directional_green(v, cfa[i - 1, j], cfa[i + 1, j], cfa[i - 2, j], cfa[i + 2, j])
-            s[GH, i, j] = gh
-            s[GV, i, j] = gv
-            s[CH, i, j] = v - gh
-            s[CV, i, j] = v - gv
-    # 2. Decide the direction (M = 1: horizontal) and keep that green.
-    for i in range(4, rows - 4):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        for j in range(first(4, 1 - c0), cols - 4, 2):
-            s[G, i, j] = cfa[i, j]
-        for j in range(first(4, c0), cols - 4, 2):
-            horizontal = gradient_v(cv, i, j) >= gradient_h(ch, i, j)
-            s[M, i, j] = 1 if horizontal else 0
-            s[G, i, j] = s[GH, i, j] if horizontal else s[GV, i, j]
-    g = s[G]
-    # 3. Red and blue at green samples from the colour differences of the neighbours.
-    for i in range(5, rows - 5):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        hc, vc = (R, B) if red_row else (B, R)
-        for j in range(first(5, 1 - c0), cols - 5, 2):
-            s[hc, i, j] = g[i, j] + along(cfa, g, i, j, 0, 1)
-            s[vc, i, j] = g[i, j] + along(cfa, g, i, j, 1, 0)
-        for j in range(first(5, c0), cols - 5, 2):
-            s[hc, i, j] = cfa[i, j]
-    # 4. The missing one of red/blue at red/blue samples, along the chosen direction.
-    for i in range(6, rows - 6):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        own, other = (red, blue) if red_row else (blue, red)
-        for j in range(first(6, c0), cols - 6, 2):
-            if s[M, i, j] == 1:
-                other[i, j] = cfa[i, j] + along(other, own, i, j, 0, 1)
+def _step1(t, th, tw, sx, ry):
+    """1. Directional greens and colour differences at X sites within 6 px of the output."""
+    j0 = PAD + sx
+    for i in range(PAD - 6, PAD + th + 6):
+        if i & 1:
+            _directional_row(t, i, 1, j0 - 6, j0 + tw + 6)
+        else:
+            _directional_row(t, i, 0, j0 - 6, j0 + tw + 6)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step2(t, th, tw, sx, ry):
+    """2. Direction and green at X sites within 4 px."""
+    j0 = PAD + sx
+    for i in range(PAD - 4, PAD + th + 4):
+        if i & 1:
+            _decide_row(t, i, 1, j0 - 4, j0 + tw + 4)
+        else:
+            _decide_row(t, i, 0, j0 - 4, j0 + tw + 4)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step3(t, th, tw, sx, ry):
+    """3. Red and blue at G sites within 3 px."""
+    j0 = PAD + sx
+    for i in range(PAD - 3, PAD + th + 3):  # G sites: column parity 1 - (i & 1)
+        if i & 1:
+            if ry == 1:
+                _at_green_row(t, i, 0, j0 - 3, j0 + tw + 3, True, GX)
             else:
-                other[i, j] = cfa[i, j] + along(other, own, i, j, 1, 0)
-    # 5. Refining: green at red/blue samples from the low-passed own-colour minus green.
-    for i in range(7, rows - 7):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        own = red if red_row else blue
-        for j in range(first(7, 1 - c0), cols - 7, 2):
-            s[G2, i, j] = g[i, j]
-        for j in range(first(7, c0), cols - 7, 2):
-            if s[M, i, j] == 1:
-                s[G2, i, j] = cfa[i, j] - mean3(own, g, i, j, 0, 1)
+                _at_green_row(t, i, 0, j0 - 3, j0 + tw + 3, False, GX)
+        else:
+            if ry == 0:
+                _at_green_row(t, i, 1, j0 - 3, j0 + tw + 3, True, GX)
             else:
-                s[G2, i, j] = cfa[i, j] - mean3(own, g, i, j, 1, 0)
-    g2 = s[G2]
-    # 6. Refining: red and blue at green samples from the refined colour differences.
-    for i in range(8, rows - 8):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        hc, vc = (R, B) if red_row else (B, R)
-        for j in range(first(8, 1 - c0), cols - 8, 2):
-            s[hc, i, j] = g2[i, j] + along(cfa, g2, i, j, 0, 1)
-            s[vc, i, j] = g2[i, j] + along(cfa, g2, i, j, 1, 0)
-    # 7. Refining: red at blue and blue at red from the low-passed red minus blue.
-    for i in range(9, rows - 9):
-        red_row = (i & 1) == ry
-        c0 = rx if red_row else 1 - rx
-        for j in range(first(9, c0), cols - 9, 2):
-            if s[M, i, j] == 1:
-                d = mean3(red, blue, i, j, 0, 1)
+                _at_green_row(t, i, 1, j0 - 3, j0 + tw + 3, False, GX)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step4(t, th, tw, sx, ry):
+    """4. The other colour at X sites of the output."""
+    j0 = PAD + sx
+    for i in range(PAD, PAD + th):
+        if i & 1:
+            if ry == 1:
+                _other_row(t, i, 1, j0, j0 + tw, True)
             else:
-                d = mean3(red, blue, i, j, 1, 0)
-            if red_row:
-                s[B, i, j] = cfa[i, j] - d
+                _other_row(t, i, 1, j0, j0 + tw, False)
+        else:
+            if ry == 0:
+                _other_row(t, i, 0, j0, j0 + tw, True)
             else:
-                s[R, i, j] = cfa[i, j] + d
+                _other_row(t, i, 0, j0, j0 + tw, False)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step5(t, th, tw, sx, ry):
+    """5. Refined green at X sites within 2 px."""
+    j0 = PAD + sx
+    for i in range(PAD - 2, PAD + th + 2):
+        if i & 1:
+            if ry == 1:
+                _refine_green_row(t, i, 1, j0 - 2, j0 + tw + 2, True)
+            else:
+                _refine_green_row(t, i, 1, j0 - 2, j0 + tw + 2, False)
+        else:
+            if ry == 0:
+                _refine_green_row(t, i, 0, j0 - 2, j0 + tw + 2, True)
+            else:
+                _refine_green_row(t, i, 0, j0 - 2, j0 + tw + 2, False)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step6(t, th, tw, sx, ry):
+    """6. Refined red and blue at G sites within 1 px."""
+    j0 = PAD + sx
+    for i in range(PAD - 1, PAD + th + 1):  # G sites: column parity 1 - (i & 1)
+        if i & 1:
+            if ry == 1:
+                _at_green_row(t, i, 0, j0 - 1, j0 + tw + 1, True, G2X)
+            else:
+                _at_green_row(t, i, 0, j0 - 1, j0 + tw + 1, False, G2X)
+        else:
+            if ry == 0:
+                _at_green_row(t, i, 1, j0 - 1, j0 + tw + 1, True, G2X)
+            else:
+                _at_green_row(t, i, 1, j0 - 1, j0 + tw + 1, False, G2X)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step7(t, th, tw, sx, ry):
+    """7. Refined other colour at X sites of the output."""
+    j0 = PAD + sx
+    for i in range(PAD, PAD + th):
+        if i & 1:
+            if ry == 1:
+                _refine_other_row(t, i, 1, j0, j0 + tw, True)
+            else:
+                _refine_other_row(t, i, 1, j0, j0 + tw, False)
+        else:
+            if ry == 0:
+                _refine_other_row(t, i, 0, j0, j0 + tw, True)
+            else:
+                _refine_other_row(t, i, 0, j0, j0 + tw, False)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _load(m, y0, x0, th, tw, sx, t):
+    load_tile(m, y0, x0, th, tw, sx, PAD, t, CX, CG, S)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _store(t, out, y0, x0, th, tw, sx):
+    store_tile(t, out, y0, x0, th, tw, sx, PAD, (RX, G2X, BX), (RG, CG, BG), S)
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def _menon(m, ry, rx, out, scratch):
+def _menon(m, ry, sx, out, scratch):
     h, w = m.shape
-    chunks = scratch.shape[0]
-    rows, cols = scratch.shape[2], scratch.shape[3]
-    for chunk in nb.prange(chunks):
-        start, stop = band(h, chunk, chunks)
-        s = scratch[chunk]
-        for y0 in range(start, stop, STRIP):
-            load_strip(m, y0, PAD, s[CFA])
-            _strip(s, rows, cols, ry, rx)
-            for y in range(y0, min(y0 + STRIP, stop)):
-                i = y - y0 + PAD
-                o = out[y].reshape(3 * w)  # a flat index vectorises, an (x, channel) one does not
-                r, g, bl = s[R, i], s[G2, i], s[B, i]
-                for x in range(w):
-                    o[3 * x] = r[x + PAD]
-                    o[3 * x + 1] = g[x + PAD]
-                    o[3 * x + 2] = bl[x + PAD]
+    for n in nb.prange(((h + TH - 1) // TH) * ((w + TW - 1) // TW)):
+        t = scratch[nb.get_thread_id()]
+        y0, x0, th, tw = tile_of(n, h, w, TH, TW)
+        _load(m, y0, x0, th, tw, sx, t)
+        _step1(t, th, tw, sx, ry)
+        _step2(t, th, tw, sx, ry)
+        _step3(t, th, tw, sx, ry)
+        _step4(t, th, tw, sx, ry)
+        _step5(t, th, tw, sx, ry)
+        _step6(t, th, tw, sx, ry)
+        _step7(t, th, tw, sx, ry)
+        _store(t, out, y0, x0, th, tw, sx)
 
 
-def menon2007(mosaic, pattern: str) -> np.ndarray:
-    """Demosaic an (H, W) float32 Bayer mosaic to (H, W, 3) float32 RGB with Menon et al. 2007."""
+def menon2007(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Demosaic an (H, W) float32 Bayer mosaic to (H, W, 3) float32 RGB with Menon et al. 2007.
+
+    `out`, if given, is a C-contiguous (H, W, 3) float32 array to write into (and return).
+    """
     m, ry, rx = prepare(mosaic, pattern)
-    out, scratch = buffers(m, 10, PAD)
-    _menon(m, ry, rx, out, scratch)
+    out, scratch = tile_buffers(m, NPLANES, PL, out)
+    with nb.parallel_chunksize(CHUNK):
+        _menon(m, ry, (ry + rx) & 1, out, scratch)
     return out

@@ -140,3 +140,22 @@ def test_rcd_beats_the_linear_methods_on_a_natural_image():
     m = cfa.mosaic(img, "GBRG")
     score = {name: cpsnr(demosaic(m, "GBRG", name), img) for name in ("bilinear", "malvar2004", "rcd")}
     assert score["bilinear"] < score["malvar2004"] < score["rcd"]
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_strips_with_a_halo_equal_the_whole_frame(name):
+    """The pipeline may demosaic row strips with a 16-row halo: their rows must equal the
+    whole frame's. The frame spans several of the kernels' tiles in both directions, and
+    odd strip offsets change the pattern, so tile seams and margins are exercised too."""
+    img = synthetic(203, 611)
+    pattern = "GRBG"
+    m = cfa.mosaic(img, pattern)
+    whole = demosaic(m, pattern, name)
+    halo = 16
+    for y0, y1 in ((0, 64), (64, 160), (97, 203)):
+        top, bottom = max(0, y0 - halo), min(m.shape[0], y1 + halo)
+        strip = demosaic(m[top:bottom], cfa.shift(pattern, top, 0), name)
+        np.testing.assert_array_equal(strip[y0 - top:y1 - top], whole[y0:y1])
+    # and columns: a crop at an odd column offset
+    crop = demosaic(m[:, 101:], cfa.shift(pattern, 0, 101), name)
+    np.testing.assert_array_equal(crop[:, halo:], whole[:, 101 + halo:])
