@@ -2,7 +2,7 @@
 
     sensor    black/white level, defective pixels          kernels.sensor
     denoise   on the CFA mosaic, noise-model aware          isp.denoise
-    balance   white balance, highlight clip                 kernels.sensor
+    balance   white balance, highlight clip                 kernels.wb
     demosaic  mosaic -> camera RGB                          kernels.demosaic
     colour    camera RGB -> output space, transfer          kernels.colour
     grade     ASC CDL, 1D shaper + 3D LUT                   kernels.lut
@@ -28,6 +28,8 @@ from isp.errors import InputError
 from isp.frame import RawFrame
 from kernels import fused as kfused
 from kernels import sensor as ksensor
+from kernels import wb as kwb
+from kernels.cfa import channels
 
 HALO = 16  # rows above and below a strip that its demosaic reads
 # Demosaics whose output at a pixel depends only on the mosaic within HALO rows of it: these can
@@ -84,8 +86,6 @@ class Pipeline:
         """White balance and colour matrix for this frame. `mosaic` (normalised) is
         needed for the automatic white balances. Frames of a sequence share their metadata, so
         the result is kept per metadata (colour-science takes milliseconds to build a matrix)."""
-        from kernels.cfa import channels
-
         key = None if self._needs_mosaic_for_wb() else _metadata_key(frame)
         if key is not None and key in self._params:
             return self._params[key]
@@ -165,7 +165,8 @@ class Pipeline:
         if not one_pass:  # white balance after the denoiser, whose noise model is of the raw data
             with _timed(ms, "balance"):
                 p = self.frame_params(frame, mosaic)
-                ksensor.balance(mosaic, p.site_gains, p.clip)
+                kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains,
+                                         p.clip if np.isfinite(p.clip) else np.float32(0), mosaic)
         quantise = _quantise(depth)
         out = np.empty((frame.height, frame.width, 3), _DTYPES[quantise])
         if fused and self.strip_rows and not self._lut_rest:

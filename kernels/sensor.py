@@ -76,17 +76,3 @@ def correct(raw, black, scale, gain, threshold, clip):
             out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)
     return out
 
-
-@nb.njit(parallel=True, cache=True, nogil=True)
-def balance(mosaic, gain, clip):
-    """White balance and highlight clip of a normalised float32 mosaic, in place (see `correct`)."""
-    h, w = mosaic.shape
-    for y in nb.prange(h):
-        g0 = gain[y & 1, 0]
-        g1 = gain[y & 1, 1]
-        for x in range(0, w - 1, 2):
-            mosaic[y, x] = min(mosaic[y, x] * g0, clip)
-            mosaic[y, x + 1] = min(mosaic[y, x + 1] * g1, clip)
-        if w % 2:
-            mosaic[y, w - 1] = min(mosaic[y, w - 1] * g0, clip)
-    return mosaic
