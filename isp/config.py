@@ -137,7 +137,7 @@ SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
         "highlights": ("clip", _one_of("clip", "none")),
     },
     "demosaic": {"algorithm": ("rcd", _registry("demosaic"))},
-    "denoise": {"method": ("off", _registry("denoise")), "strength": (1.0, _number(0.0, 100.0)),
+    "denoise": {"method": ("realtime", _registry("denoise")), "strength": (1.0, _number(0.0, 100.0)),
                 "window": (5, _window)},
     "grade": {
         "cdl": (None, _optional_path),

@@ -56,7 +56,6 @@ def run(args) -> int:
     given = overrides(args)
     given.setdefault("grade.lut", str(lut))
     given.setdefault("grade.cdl", str(cdl))
-    given.setdefault("denoise.method", "realtime")
     pipeline = Pipeline.from_config(args.config, given)
 
     records = []
