@@ -106,53 +106,61 @@ def lap_row(x, i, j, w):
     return x[i, fold(j - 2, w)] + x[i, fold(j + 2, w)] - np.float32(2) * x[i, j]
 
 
-@nb.njit(inline="always")
-def _hsums(acc, win, s, h, wid):
-    """win[j, q] = the sum of acc[:, q] over columns [j - h, j + h] for every quantity q
-    (acc[c + h, q] is column c; its pads are filled here by mirroring), as the mean of a
-    running sum from the left and one from the right. Reversing the row swaps the two, so
-    the sums are exactly mirror-symmetric: a flipped mosaic gives the flipped sums bit for
-    bit, whatever the rounding. The quantities sit side by side so that the running sums'
-    dependency chains overlap."""
-    nq = acc.shape[1]
-    for c in range(-h, 0):
-        src, dst = acc[mirror(c, wid) + h], acc[c + h]
+def _make_hsums(nq):
+    """`hsums(acc, win, h, wid)` for rows of nq quantities (a compile-time constant, so the
+    quantity loops unroll into whole vectors)."""
+
+    @nb.njit(inline="always")
+    def hsums(acc, win, h, wid):
+        """win[j, q] = the sum of acc[:, q] over columns [j - h, j + h] for every quantity q
+        (acc[c + h, q] is column c; its pads are filled here by mirroring), as the mean of a
+        running sum from the left and one from the right. Reversing the row swaps the two,
+        so the sums are exactly mirror-symmetric: a flipped mosaic gives the flipped sums bit
+        for bit, whatever the rounding. The quantities sit side by side so that the running
+        sums' dependency chains overlap."""
+        for c in range(-h, 0):
+            src, dst = acc[mirror(c, wid) + h], acc[c + h]
+            for q in range(nq):
+                dst[q] = src[q]
+        for c in range(wid, wid + h):
+            src, dst = acc[mirror(c, wid) + h], acc[c + h]
+            for q in range(nq):
+                dst[q] = src[q]
+        # forward sums into win, then the backward ones into the spare last row of acc
+        o = win[0]
         for q in range(nq):
-            dst[q] = src[q]
-    for c in range(wid, wid + h):
-        src, dst = acc[mirror(c, wid) + h], acc[c + h]
+            o[q] = 0.0
+        for k in range(2 * h + 1):
+            a = acc[k]
+            for q in range(nq):
+                o[q] += a[q]
+        for j in range(1, wid):
+            a, b, p, o = acc[j + 2 * h], acc[j - 1], win[j - 1], win[j]
+            for q in range(nq):
+                o[q] = (p[q] + a[q]) - b[q]
+        s = acc[wid + 2 * h]
         for q in range(nq):
-            dst[q] = src[q]
-    for q in range(nq):
-        s[q] = 0.0
-    for k in range(2 * h + 1):
-        a = acc[k]
+            s[q] = 0.0
+        for k in range(wid - 1 + 2 * h, wid - 2, -1):
+            a = acc[k]
+            for q in range(nq):
+                s[q] += a[q]
+        o = win[wid - 1]
         for q in range(nq):
-            s[q] += a[q]
-    o = win[0]
-    for q in range(nq):
-        o[q] = s[q]
-    for j in range(1, wid):
-        a, b, o = acc[j + 2 * h], acc[j - 1], win[j]
-        for q in range(nq):
-            t = (s[q] + a[q]) - b[q]
-            s[q] = t
-            o[q] = t
-    for q in range(nq):
-        s[q] = 0.0
-    for k in range(wid - 1 + 2 * h, wid - 2, -1):
-        a = acc[k]
-        for q in range(nq):
-            s[q] += a[q]
-    o = win[wid - 1]
-    for q in range(nq):
-        o[q] = np.float64(0.5) * (o[q] + s[q])
-    for j in range(wid - 2, -1, -1):
-        a, b, o = acc[j], acc[j + 2 * h + 1], win[j]
-        for q in range(nq):
-            t = (s[q] + a[q]) - b[q]
-            s[q] = t
-            o[q] = np.float64(0.5) * (o[q] + t)
+            o[q] = np.float64(0.5) * (o[q] + s[q])
+        for j in range(wid - 2, -1, -1):
+            a, b, o = acc[j], acc[j + 2 * h + 1], win[j]
+            for q in range(nq):
+                t = (s[q] + a[q]) - b[q]
+                s[q] = t
+                o[q] = np.float64(0.5) * (o[q] + t)
+
+    return hsums
+
+
+_hsums16 = _make_hsums(16)
+_hsums8 = _make_hsums(8)
+_hsums4 = _make_hsums(4)
 
 
 @nb.njit(inline="always")
@@ -241,13 +249,12 @@ def _coeffs(i0, p0, i1, p1, lp, g0, g1, ry, rx, h, v, mlri, y, nchunk):
     mosaic flips the result bit for bit."""
     hgt, wid = i0.shape
     nv = v // 2
-    n = (2 * nv + 1) * (2 * h + 1)
+    inv_n = 1.0 / ((2 * nv + 1) * (2 * h + 1))
     nq = 14 if mlri else 10
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
-        acc = np.empty((wid + 2 * h, nq), np.float64)
-        win = np.empty((wid, nq), np.float64)
-        s = np.empty(nq, np.float64)
+        acc = np.empty((wid + 2 * h + 1, 16), np.float64)
+        win = np.empty((wid, 16), np.float64)
         for i in range(lo, hi):
             acc[:] = 0.0
             cp = c_parity(i, ry, rx)
@@ -259,7 +266,7 @@ def _coeffs(i0, p0, i1, p1, lp, g0, g1, ry, rx, h, v, mlri, y, nchunk):
                 _add_products(acc, i1, p1, ra, rb, 5, h, wid, pair)
                 if mlri:
                     _add_rows(acc, 10, lp, 0, 4, ra, rb, h, wid, pair)
-            _hsums(acc, win, s, h, wid)
+            _hsums16(acc, win, h, wid)
             for k in range(2):
                 base = 5 * k
                 yw, ya, yb = y[3 * k, i], y[3 * k + 1, i], y[3 * k + 2, i]
@@ -267,18 +274,20 @@ def _coeffs(i0, p0, i1, p1, lp, g0, g1, ry, rx, h, v, mlri, y, nchunk):
                 if mlri:
                     gk = g0 if k == 0 else g1
                     spar = (1 - cp) if gk else cp
+                # MLRI regulariser: EPS per Laplacian sample, whose count in the window depends
+                # on the parity of the sampled columns relative to j
+                eps_odd = EPS * ((2 * ((h + 1) // 2)) * (2 * nv + 1))
+                eps_even = EPS * ((2 * (h // 2) + 1) * (2 * nv + 1))
                 for j in range(wid):
-                    m_i = win[j, base + 0] / n
-                    m_p = win[j, base + 1] / n
-                    var_i = max(win[j, base + 2] / n - m_i * m_i, 0.0)
-                    var_p = max(win[j, base + 3] / n - m_p * m_p, 0.0)
-                    cov = win[j, base + 4] / n - m_i * m_p
+                    r = win[j]
+                    m_i = r[base + 0] * inv_n
+                    m_p = r[base + 1] * inv_n
+                    var_i = max(r[base + 2] * inv_n - m_i * m_i, 0.0)
+                    var_p = max(r[base + 3] * inv_n - m_p * m_p, 0.0)
+                    cov = r[base + 4] * inv_n - m_i * m_p
                     if mlri:
-                        # sampled columns in the window: offsets d with parity of (spar - j)
-                        odd = ((spar - j) & 1) == 1
-                        ncol = 2 * ((h + 1) // 2) if odd else 2 * (h // 2) + 1
-                        nlap = ncol * (2 * nv + 1)
-                        a = win[j, 10 + 2 * k] / (win[j, 11 + 2 * k] + EPS * nlap)
+                        eps = eps_odd if ((spar - j) & 1) == 1 else eps_even
+                        a = r[10 + 2 * k] / (r[11 + 2 * k] + eps)
                     else:
                         a = cov / (var_i + EPS)
                     b = m_p - a * m_i
@@ -300,16 +309,15 @@ def _apply(y, i0, p0, i1, p1, h, v, t0, t1, crit, dcrit, nchunk):
     nv = v // 2
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
-        acc = np.empty((wid + 2 * h, 6), np.float64)
-        win = np.empty((wid, 6), np.float64)
-        s = np.empty(6, np.float64)
+        acc = np.empty((wid + 2 * h + 1, 8), np.float64)
+        win = np.empty((wid, 8), np.float64)
         e0 = np.empty(wid + 2, np.float32)
         e1 = np.empty(wid + 2, np.float32)
         for i in range(lo, hi):
             acc[:] = 0.0
             for t in range(nv + 1):
                 _add_rows(acc, 0, y, 0, 6, mirror(i - 2 * t, hgt), mirror(i + 2 * t, hgt), h, wid, t > 0)
-            _hsums(acc, win, s, h, wid)
+            _hsums8(acc, win, h, wid)
             for j in range(wid):
                 a = np.float32((win[j, 1] * i0[i, j] + win[j, 2]) / (win[j, 0] + 1e-4))
                 b = np.float32((win[j, 4] * i1[i, j] + win[j, 5]) / (win[j, 3] + 1e-4))
@@ -452,9 +460,8 @@ def _rb_coeffs(g, m, cy, cx, h, ab):
     mirror-symmetric order (row pairs i -+ t, `_hsym`)."""
     hgt, wid = m.shape
     for i in nb.prange(hgt):
-        acc = np.zeros((wid + 2 * h, 8), np.float64)
+        acc = np.zeros((wid + 2 * h + 1, 8), np.float64)
         win = np.empty((wid, 8), np.float64)
-        s = np.empty(8, np.float64)
         for t in range(h + 1):
             ra = mirror(i - t, hgt)
             rb = mirror(i + t, hgt)
@@ -484,7 +491,7 @@ def _rb_coeffs(g, m, cy, cx, h, ab):
                 acc[k, 5] += gv * gv + gv1 * gv1
                 acc[k, 6] += cv * cv + cv1 * cv1
                 acc[k, 7] += gv * cv + gv1 * cv1
-        _hsums(acc, win, s, h, wid)
+        _hsums8(acc, win, h, wid)
         for j in range(wid):
             n = max(win[j, 0], 1.0)
             m_g = win[j, 1] / n
@@ -502,13 +509,13 @@ def _rb_coeffs(g, m, cy, cx, h, ab):
 
 
 @nb.njit(inline="always")
-def _rb_window_sums(ab, h, i, acc, win, s):
+def _rb_window_sums(ab, h, i, acc, win):
     """win[j] = the sums of (w, a w, b w) over the (2h+1)^2 window at (i, j), symmetric order."""
     hgt, wid = ab.shape[1], ab.shape[2]
     acc[:] = 0.0
     for t in range(h + 1):
         _add_rows(acc, 0, ab, 0, 3, mirror(i - t, hgt), mirror(i + t, hgt), h, wid, t > 0)
-    _hsums(acc, win, s, h, wid)
+    _hsums4(acc, win, h, wid)
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
@@ -518,14 +525,13 @@ def _rb_apply(ab1, h1, ab2, h2, g, q, nchunk):
     hgt, wid = g.shape
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
-        acc1 = np.empty((wid + 2 * h1, 3), np.float64)
-        acc2 = np.empty((wid + 2 * h2, 3), np.float64)
-        win1 = np.empty((wid, 3), np.float64)
-        win2 = np.empty((wid, 3), np.float64)
-        s = np.empty(3, np.float64)
+        acc1 = np.empty((wid + 2 * h1 + 1, 4), np.float64)
+        acc2 = np.empty((wid + 2 * h2 + 1, 4), np.float64)
+        win1 = np.empty((wid, 4), np.float64)
+        win2 = np.empty((wid, 4), np.float64)
         for i in range(lo, hi):
-            _rb_window_sums(ab1, h1, i, acc1, win1, s)
-            _rb_window_sums(ab2, h2, i, acc2, win2, s)
+            _rb_window_sums(ab1, h1, i, acc1, win1)
+            _rb_window_sums(ab2, h2, i, acc2, win2)
             for j in range(wid):
                 q[i, j] = ((win1[j, 1] + win2[j, 1]) * g[i, j] + (win1[j, 2] + win2[j, 2])) / (
                     (win1[j, 0] + win2[j, 0]) + 1e-4)
