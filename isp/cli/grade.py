@@ -42,6 +42,10 @@ def run(args) -> int:
     from isp.io import read_image, write
     from kernels import colour as kcolour
 
+    from pathlib import Path
+
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise InputError(f"{args.output}: refusing to write over the input image")
     in_tf = icolour.transfer_function(args.in_transfer)
     out_tf = icolour.transfer_function(args.transfer)
     matrix = None
