@@ -258,8 +258,8 @@ def test_cli_grade(tmp_path, capsys):
     # bad names: exit 2 and one line naming the problem
     assert main(["grade", str(src), "-o", str(out), "--transfer", "gamma9"]) == 2
     assert main(["grade", str(src), "-o", str(out), "--lut", str(tmp_path / "missing.cube")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "gamma9" in err[0] and "missing.cube" in err[1]
     before = src.read_bytes()
     assert main(["grade", str(src), "-o", str(src), "--cdl", str(tmp_path / "g.ccc")]) == 2
     assert src.read_bytes() == before and "refusing to write over the input" in capsys.readouterr().err
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "gamma9" in err[0] and "missing.cube" in err[1]
