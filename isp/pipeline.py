@@ -31,10 +31,7 @@ from kernels import sensor as ksensor
 from kernels import wb as kwb
 from kernels.cfa import channels
 
-HALO = 16  # rows above and below a strip that its demosaic reads
-# Demosaics whose output at a pixel depends only on the mosaic within HALO rows of it: these can
-# run strip by strip (ARI's guided filters iterate over the whole frame, so it cannot).
-LOCAL_DEMOSAICS = {"bilinear", "malvar2004", "menon2007", "rcd"}
+HALO = 16  # rows above and below a strip that its demosaic reads (kernels.demosaic.LOCAL's reach)
 
 
 @dataclass
@@ -53,7 +50,7 @@ class Pipeline:
     def __init__(self, config: dict | None = None, strip_rows: int = 0):
         from isp import colour, grade
         from kernels.colour import TRANSFER_FUNCTIONS
-        from kernels.demosaic import ALGORITHMS
+        from kernels.demosaic import ALGORITHMS, LOCAL
 
         self.config = config if config is not None else configuration.load()
         c = self.config
@@ -70,7 +67,7 @@ class Pipeline:
         self._cdl_args = _cdl_args(self.cdl)
         self.curves = kfused.curve_tables(self.transfer, self._cdl_args)
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
-        self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL_DEMOSAICS else 0
+        self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL else 0
         self._colour = colour
         self._params: dict[tuple, FrameParams] = {}
         self._noise: dict[tuple, object] = {}

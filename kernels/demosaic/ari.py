@@ -59,7 +59,7 @@ result bit for bit.
 
 Locality: each of the 11 iterations reads guides up to ~25 rows away, so a pixel depends on
 the whole frame (through rounding as well); the pipeline does not run ARI in strips with a
-halo (`isp.pipeline.LOCAL_DEMOSAICS`).
+halo (`kernels.demosaic.LOCAL`).
 
 Schedule: whole-frame float32 planes; per iteration three `prange` passes over chunks of rows
 with per-chunk float64 scratch: window sums and coefficients; weighted coefficient means,
