@@ -13,7 +13,8 @@ Grade parameters travel as two tuples so the signature stays readable:
 
 The transfer function and the CDL's slope/offset/power are per-channel curves of one value, so
 they are evaluated together through a table (`curve_tables`) indexed by the bits of the float32
-input, as half-float LUTs are: 1024 cells per octave from 2^-14 to 2^8, linear within a cell,
+input, as half-float LUTs are: 1024 cells per octave for magnitudes from 2^-14 to 2^8 (each
+sign its own half: noise around black goes negative), linear within a cell,
 which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs outside
 that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
 pixel would otherwise be most of the pass's time.
@@ -34,7 +35,7 @@ _FRAC = np.float32(1.0 / (1 << _SHIFT))
 
 
 def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
-    """(3, cells, 2) float32: per channel, (value at the cell's start, rise across the cell) of
+    """(3, 2 * cells, 2) float32: per channel, (value at the cell's start, rise across the cell) of
     x -> CDL slope/offset/power (when `cdl` is on) of the transfer curve `tf` at x.
 
     Both are per-channel curves of one value, so one table lookup stands for a pow() or log() of
@@ -42,16 +43,19 @@ def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
     more than `tolerance` (a jump or kink in a piecewise curve, such as BT.709's at 0.018 or the
     CDL's clamp) gets a NaN rise: there the exact curve is used.
     """
-    starts = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
-    mid_bits = starts[:-1] + (1 << (_SHIFT - 1))
-    tables = np.empty((3, _CELLS, 2), np.float32)
-    for c in range(3):
-        ends = _curve_all(starts.astype(np.uint32).view(np.float32), c, tf, cdl).astype(np.float64)
-        mids = _curve_all(mid_bits.astype(np.uint32).view(np.float32), c, tf, cdl).astype(np.float64)
-        tables[c, :, 0] = ends[:-1]
-        tables[c, :, 1] = ends[1:] - ends[:-1]
-        with np.errstate(invalid="ignore"):
-            tables[c, np.abs(mids - (ends[:-1] + ends[1:]) / 2) > tolerance, 1] = np.nan
+    magnitude = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
+    tables = np.empty((3, 2 * _CELLS, 2), np.float32)
+    for half, sign in enumerate((0, 1 << 31)):  # positive inputs, then negative ones
+        starts = (magnitude | sign).astype(np.uint32).view(np.float32)
+        mids = ((magnitude[:-1] + (1 << (_SHIFT - 1))) | sign).astype(np.uint32).view(np.float32)
+        cells = slice(half * _CELLS, (half + 1) * _CELLS)
+        for c in range(3):
+            ends = _curve_all(starts, c, tf, cdl).astype(np.float64)
+            middle = _curve_all(mids, c, tf, cdl).astype(np.float64)
+            tables[c, cells, 0] = ends[:-1]
+            tables[c, cells, 1] = ends[1:] - ends[:-1]
+            with np.errstate(invalid="ignore"):
+                tables[c, cells, 1][np.abs(middle - (ends[:-1] + ends[1:]) / 2) > tolerance] = np.nan
     return tables
 
 
@@ -77,8 +81,9 @@ def curve_exact(x, c, tf, cdl):
 def curve(x, c, tables, tf, cdl):
     """Channel c's curve through `tables` (from curve_tables), exact outside the table's range."""
     bits = np.float32(x).view(np.uint32)
-    i = np.int64(bits >> _SHIFT) - _BASE
+    i = np.int64((bits & 0x7FFFFFFF) >> _SHIFT) - _BASE
     if 0 <= i < _CELLS:
+        i += _CELLS * np.int64(bits >> 31)  # negative inputs have their own half of the table
         rise = tables[c, i, 1]
         if not np.isnan(rise):
             return tables[c, i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
