@@ -68,6 +68,7 @@ class Pipeline:
         self.curves = kfused.curve_tables(self.transfer, self._cdl_args)
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
         self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL else 0
+        self._threshold = np.float32(c["sensor"]["defect_threshold"])
         self._colour = colour
         self._params: dict[tuple, FrameParams] = {}
         self._noise: dict[tuple, object] = {}
@@ -114,8 +115,7 @@ class Pipeline:
 
     def _corrected(self, frame: RawFrame) -> np.ndarray:
         """The normalised mosaic with defects suppressed, before white balance."""
-        threshold = np.float32(self.config["sensor"]["defect_threshold"])
-        return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, threshold, np.float32(np.inf))
+        return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, self._threshold, np.float32(np.inf))
 
     def _needs_mosaic_for_wb(self) -> bool:
         return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
@@ -139,11 +139,10 @@ class Pipeline:
         ms: dict[str, float] = {}
         denoising = self.denoise_method != "off"
         one_pass = not denoising and not self._needs_mosaic_for_wb()
-        threshold = np.float32(self.config["sensor"]["defect_threshold"])
         with _timed(ms, "sensor"):
             if one_pass:  # levels, defects, white balance and clip in a single pass
                 p = self.frame_params(frame)
-                mosaic = ksensor.correct(frame.mosaic, *_levels(frame), p.site_gains, threshold, p.clip)
+                mosaic = ksensor.correct(frame.mosaic, *_levels(frame), p.site_gains, self._threshold, p.clip)
             else:
                 mosaic = self._corrected(frame)
         if denoising:

@@ -88,12 +88,12 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     sequence = expand(inputs, frames)
     outputs = output_paths(sequence, output)
     _check_not_inputs([p for _, p in sequence.frames], outputs)
+    if outputs[0] is not None and not outputs[0].parent.is_dir():
+        raise InputError(f"{outputs[0].parent}: output folder does not exist")
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
     _sweep_temporaries(outputs)
     for n in sequence.missing:
         yield FrameResult(n, None, error=f"frame {n} is missing")
-    if outputs[0] is not None and not outputs[0].parent.is_dir():
-        raise InputError(f"{outputs[0].parent}: output folder does not exist")
 
     def load(number, path):
         t0 = time.perf_counter()
@@ -121,7 +121,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
             for i in range(start, min(len(todo), max(stop, k + 1 + read_ahead))):
                 if i not in reads and (i < stop or wanted(i)):
                     reads[i] = reader.submit(load, *todo[i][:2])
-            for i in [i for i in reads if i < min(start, k)]:
+            for i in [i for i in reads if i < start]:
                 del reads[i]  # out of every later window: let the frame go
             result = FrameResult(n, path, out)
             writing = None
@@ -139,7 +139,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                         result.image = image
                     else:
                         writing = writer.submit(save, result, image)
-                except InputError as e:
+                except (InputError, OSError) as e:  # this frame fails; the others go on
                     result.error = " ".join(str(e).split())
             finished.append((result, writing))  # results leave in frame order, writes complete
             while len(finished) > max(0, write_behind):
@@ -152,7 +152,7 @@ def _frame_or_none(pending: Future):
     """A neighbour's frame, or None when it could not be read (its own result says why)."""
     try:
         return pending.result()[0]
-    except InputError:
+    except (InputError, OSError):
         return None
 
 
