@@ -10,7 +10,8 @@
                 window = 5 (frames the temporal denoiser averages over, in a sequence)
     [grade]     cdl = "shot.cc"; lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
     [output]    colorspace = "sRGB" | "ACEScg" | ...; transfer = "srgb" | "linear" | ...;
-                depth = 8 | 16 | 32 | "half" | "float" (default: the format's first)
+                depth = 8 | 16 | 32 | "half" | "float" (default: the format's first);
+                compression = "none" | "zip" | "piz" | "dwaa" | ... (EXR, TIFF; default none)
 
 Unknown sections, keys or values are errors naming the key and what is allowed. Relative file
 paths (LUT, CDL) are taken relative to the config file. Every key has a default, so an empty
@@ -41,6 +42,10 @@ def _names(kind: str) -> Callable[[], list[str]]:
             from isp.colour import COLOURSPACES
 
             return sorted(COLOURSPACES)
+        if kind == "compression":
+            from isp.io.writers import COMPRESSIONS
+
+            return list(dict.fromkeys(name for names in COMPRESSIONS.values() for name in names))
         from kernels.colour import TRANSFER_FUNCTIONS
 
         return sorted(TRANSFER_FUNCTIONS)
@@ -148,6 +153,7 @@ SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
         "colorspace": ("sRGB", _registry("colorspace")),
         "transfer": ("srgb", _registry("transfer")),
         "depth": (None, _depth),
+        "compression": (None, _registry("compression")),
     },
 }
 

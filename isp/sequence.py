@@ -74,13 +74,15 @@ def _sweep_temporaries(outputs: list[Path | None]) -> None:
 
 def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | None = None,
                      skip_existing: bool = False, depth=None, geometry: dict | None = None,
-                     read_ahead: int = 2, write_behind: int = 2) -> Iterator[FrameResult]:
+                     compression: str | None = None, read_ahead: int = 2,
+                     write_behind: int = 2) -> Iterator[FrameResult]:
     """Process a sequence frame by frame, yielding a FrameResult per frame in order.
 
     `inputs`: a pattern (`shot.####.dng`, `shot.%04d.dng`), a folder, a file or a list of files.
     `output`: an output pattern (or a single file for a single frame), or None to get each image
     back in `FrameResult.image` instead of writing it. Missing frames in the requested range come
     back as failed results; `skip_existing` leaves frames whose output already exists alone.
+    `depth` and `compression` are the writer's (`isp.write`).
     """
     from isp.pipeline import Pipeline
 
@@ -102,7 +104,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
 
     def save(result: FrameResult, image):
         t0 = time.perf_counter()
-        write(result.output, image, depth)
+        write(result.output, image, depth, compression=compression)
         result.timings["write"] = (time.perf_counter() - t0) * 1e3
 
     todo = [(n, p, out) for (n, p), out in zip(sequence.frames, outputs)]

@@ -60,7 +60,8 @@ def run(args) -> int:
 
     records = []
     results = process_sequence(out / "raw" / "demo.####.dng", out / "graded" / "demo.####.tif", pipeline,
-                               depth=pipeline.config["output"]["depth"] or 16)
+                               depth=pipeline.config["output"]["depth"] or 16,
+                               compression=pipeline.config["output"]["compression"])
     status = report(_keep(results, records), progress=True, total=args.frames)
     print(budget_table(records))
     return status

@@ -32,6 +32,7 @@ def add_parser(sub):
     p.add_argument("--transfer", metavar="NAME", default="linear",
                    help="transfer function applied before the grade, e.g. logc3, slog3, srgb; default linear")
     p.add_argument("--depth", help="output depth: 8, 16, 32, half or float")
+    p.add_argument("--compression", metavar="NAME", help="EXR or TIFF compression (default none), e.g. zip, piz")
     return p
 
 
@@ -78,5 +79,5 @@ def run(args) -> int:
         grade.apply_cdl(image, cdl, out=image)
     if lut is not None:
         grade.apply_lut(image, lut, interpolation=args.interpolation, out=image)
-    write(args.output, image, depth)
+    write(args.output, image, depth, compression=args.compression)
     return 0

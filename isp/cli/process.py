@@ -37,6 +37,8 @@ def add_pipeline_flags(p):
     p.add_argument("--colorspace", metavar="NAME", help="output colour space, e.g. sRGB, Rec.2020, ACEScg")
     p.add_argument("--transfer", metavar="NAME", help="output transfer function, e.g. srgb, linear, slog3")
     p.add_argument("--depth", help="output depth: 8, 16, 32, half or float")
+    p.add_argument("--compression", metavar="NAME",
+                   help="EXR: none (default), zip, zips, piz, dwaa, ...; TIFF: none (default), zlib, lzw, zstd")
 
 
 def overrides(args) -> dict:
@@ -44,7 +46,7 @@ def overrides(args) -> dict:
     o = {}
     for flag, key in (("demosaic", "demosaic.algorithm"), ("denoise", "denoise.method"), ("strength", "denoise.strength"),
                       ("lut", "grade.lut"), ("cdl", "grade.cdl"), ("colorspace", "output.colorspace"),
-                      ("transfer", "output.transfer")):
+                      ("transfer", "output.transfer"), ("compression", "output.compression")):
         if getattr(args, flag, None) is not None:
             o[key] = getattr(args, flag)
     if getattr(args, "white_balance", None):
@@ -80,7 +82,8 @@ def run(args) -> int:
 
     sequence = expand(args.input, frames)
     results = process_sequence(args.input, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
-                               depth=pipeline.config["output"]["depth"], geometry=geometry(args))
+                               depth=pipeline.config["output"]["depth"], geometry=geometry(args),
+                               compression=pipeline.config["output"]["compression"])
     return report(results, progress=not args.no_progress, timings_path=args.timings,
                   total=len(sequence) + len(sequence.missing))
 

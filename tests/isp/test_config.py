@@ -35,6 +35,7 @@ def test_names_are_matched_without_case():
     ({"demosaic": {"algo": "rcd"}}, r"unknown key demosaic.algo; keys of \[demosaic\] are algorithm"),
     ({"demosaic": {"algorithm": "ahd"}}, r"demosaic.algorithm = 'ahd' is unknown; expected one of .*bilinear"),
     ({"output": {"transfer": "gamma9"}}, r"output.transfer = 'gamma9' is unknown; expected one of .*srgb"),
+    ({"output": {"compression": "gzip"}}, r"output.compression = 'gzip' is unknown; expected one of none, .*piz"),
     ({"sensor": {"white_balance": "auto"}}, r"sensor.white_balance = 'auto'; expected 'as_shot'"),
     ({"sensor": {"defect_threshold": 2}}, r"sensor.defect_threshold = 2 is outside \[0.0, 1.0\]"),
     ({"denoise": {"strength": "high"}}, r"denoise.strength must be a number"),

@@ -163,6 +163,30 @@ def test_writers_round_trip(tmp_path, name, depth, tol):
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("name,depth", [("a.exr", "half"), ("a.exr", "float"), ("a.tif", 16), ("a.tif", 32)])
+def test_every_compression_round_trips(tmp_path, name, depth):
+    from isp.io.writers import COMPRESSIONS, FORMATS
+
+    y, x = np.mgrid[0:32, 0:40].astype(np.float32)
+    image = np.dstack([x / 20 - 0.25, y / 16, (x + y) / 40]).astype(np.float32)  # smooth, beyond [0, 1]
+    exact = isp.read_image(isp.write(tmp_path / name, image, depth, compression="none"))
+    for compression in COMPRESSIONS[FORMATS[tmp_path.joinpath(name).suffix]]:
+        back = isp.read_image(isp.write(tmp_path / name, image, depth, compression=compression))
+        lossy = compression in ("pxr24", "b44", "b44a", "dwaa", "dwab")
+        tol = 2e-2 if lossy else 0.0  # the lossless ones give back what "none" gave, bit for bit
+        assert np.abs(back - exact).max() <= tol * max(1.0, float(np.abs(exact).max())), compression
+    if depth == "half":  # half output is numpy's float16 rounding of the image
+        np.testing.assert_array_equal(exact, image.astype(np.float16).astype(np.float32))
+
+
+def test_unknown_compression_is_refused(tmp_path):
+    with pytest.raises(isp.InputError, match=r"a.png: png cannot be written with 'zip' compression; use none"):
+        isp.write(tmp_path / "a.png", np.zeros((2, 2, 3), np.float32), compression="zip")
+    with pytest.raises(isp.InputError, match="exr cannot be written with 'gzip' compression; use none, rle"):
+        isp.write(tmp_path / "a.exr", np.zeros((2, 2, 3), np.float32), compression="gzip")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_jpeg_and_display_formats_clip(tmp_path):
     image = np.full((8, 8, 3), 1.5, np.float32)
     assert np.all(isp.read_image(isp.write(tmp_path / "a.jpg", image)) == 1.0)
