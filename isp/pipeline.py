@@ -14,9 +14,16 @@ crosses memory once per pass instead of once per stage; with `strip_rows` set, d
 that last pass strip by strip (each strip demosaiced into a buffer that stays in cache). The
 unfused path runs each stage as its own kernel over the whole frame; both give the same result
 (tests hold them to 1e-5).
+
+Buffers: the intermediate images (the corrected mosaic, the demosaiced frame) are kept per
+thread and reused from frame to frame, since a fresh UHD array costs milliseconds of page faults
+each time; the output goes into `out=` when the caller passes one (the sequence runner recycles
+them once written), else into a new array.
 """
 from __future__ import annotations
 
+import inspect
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +79,8 @@ class Pipeline:
         self._colour = colour
         self._params: dict[tuple, FrameParams] = {}
         self._noise: dict[tuple, object] = {}
+        self._buffers = _Buffers()
+        self._demosaic_takes_out = "out" in inspect.signature(self.demosaic).parameters
 
     @classmethod
     def from_config(cls, source=None, overrides: dict | None = None) -> Pipeline:
@@ -122,13 +131,19 @@ class Pipeline:
 
     # -- running ---------------------------------------------------------------------------------
     def process(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
-                centre: int = 0) -> np.ndarray:
+                centre: int = 0, out: np.ndarray | None = None) -> np.ndarray:
         """The graded (H, W, 3) image: float32, or uint8/uint16 when `depth` is 8/16.
-        `window`/`centre`: the frames around this one, for the temporal denoiser."""
-        return self.process_timed(frame, fused=fused, depth=depth, window=window, centre=centre)[0]
+        `window`/`centre`: the frames around this one, for the temporal denoiser.
+        `out`: an array to write the image into, of the shape and dtype `output_spec` gives."""
+        return self.process_timed(frame, fused=fused, depth=depth, window=window, centre=centre, out=out)[0]
+
+    @staticmethod
+    def output_spec(frame: RawFrame, depth=None) -> tuple[tuple, np.dtype]:
+        """The shape and dtype of what `process(frame, depth=depth)` returns (and `out=` takes)."""
+        return (frame.height, frame.width, 3), np.dtype(_DTYPES[_quantise(depth)])
 
     def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
-                      centre: int = 0) -> tuple[np.ndarray, dict]:
+                      centre: int = 0, out: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
         """`process`, and the milliseconds each pass took (fused passes are timed together).
 
         With the temporal denoiser, `window` is the list of frames around this one (this one at
@@ -136,6 +151,13 @@ class Pipeline:
         """
         if not isinstance(frame, RawFrame):
             raise InputError(f"expected an isp.RawFrame, got {type(frame).__name__}")
+        quantise = _quantise(depth)
+        shape, dtype = self.output_spec(frame, depth)
+        if out is None:
+            out = np.empty(shape, dtype)
+        elif out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+            raise InputError(f"out: expected a C-contiguous {shape} {np.dtype(dtype).name} array, "
+                             f"got {out.shape} {out.dtype.name}")
         ms: dict[str, float] = {}
         denoising = self.denoise_method != "off"
         one_pass = not denoising and not self._needs_mosaic_for_wb()
@@ -163,14 +185,15 @@ class Pipeline:
                 p = self.frame_params(frame, mosaic)
                 kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains,
                                          p.clip if np.isfinite(p.clip) else np.float32(0), mosaic)
-        quantise = _quantise(depth)
-        out = np.empty((frame.height, frame.width, 3), _DTYPES[quantise])
         if fused and self.strip_rows and not self._lut_rest:
             with _timed(ms, "demosaic+colour+grade"):
                 self._develop_strips(mosaic, frame.pattern, p, out, quantise)
             return out, ms
         with _timed(ms, "demosaic"):
-            rgb = self.demosaic(mosaic, frame.pattern)
+            if self._demosaic_takes_out:
+                rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
+            else:
+                rgb = self.demosaic(mosaic, frame.pattern)
         if fused:  # every per-pixel stage in one pass, straight into the output's dtype
             with _timed(ms, "colour+grade"):
                 lut_args = _NO_LUT if self._lut_rest else self._lut_args
@@ -221,6 +244,19 @@ class Pipeline:
             rgb = self.demosaic(mosaic[top:bottom], pattern if top % 2 == 0 else _shifted(pattern))
             kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.curves, self._cdl_args,
                           self._lut_args, np.float32(quantise))
+
+
+class _Buffers(threading.local):
+    """Scratch arrays by name, one set per thread, reused while the frame size stays the same."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        a = self.arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self.arrays[name] = np.empty(shape, dtype)
+        return a
 
 
 def _metadata_key(frame: RawFrame) -> tuple:

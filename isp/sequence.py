@@ -102,10 +102,26 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
         frame = read(path, frame_number=number, **geometry)
         return frame, (time.perf_counter() - t0) * 1e3
 
+    spare: list[np.ndarray] = []  # written images' arrays, for the next frames to reuse
+
     def save(result: FrameResult, image):
         t0 = time.perf_counter()
-        write(result.output, image, depth, compression=compression)
+        try:
+            write(result.output, image, depth, compression=compression)
+        finally:
+            spare.append(image)
         result.timings["write"] = (time.perf_counter() - t0) * 1e3
+
+    def output_for(frame) -> dict:
+        """`out=` for the pipeline: a written frame's array when one of the right size is free."""
+        if not hasattr(pipeline, "output_spec"):
+            return {}
+        shape, dtype = pipeline.output_spec(frame, depth)
+        while spare:
+            a = spare.pop()
+            if a.shape == shape and a.dtype == dtype:
+                return {"out": a}
+        return {}
 
     todo = [(n, p, out) for (n, p), out in zip(sequence.frames, outputs)]
     size = min(getattr(pipeline, "temporal_window", 1), len(todo))  # frames the denoiser looks at
@@ -134,8 +150,9 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                     frame, result.timings["read"] = reads[k].result()
                     near = [frame if i == k else _frame_or_none(reads[i]) for i in range(start, stop)]
                     near = [f for f in near if f is not None]
+                    recycled = output_for(frame) if out is not None else {}
                     image, stage_ms = pipeline.process_timed(frame, depth=depth if out is not None else None,
-                                                             **_window_args(near, frame, size))
+                                                             **_window_args(near, frame, size), **recycled)
                     result.timings.update(stage_ms)
                     if out is None:
                         result.image = image

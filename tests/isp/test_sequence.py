@@ -27,6 +27,29 @@ def shots(tmp_path):
     return folder
 
 
+def test_written_images_arrays_are_reused(tmp_path):
+    scene = np.full((24, 32, 3), 0.5, np.float32)
+    for n in (1, 2, 3):
+        write_frame(tmp_path / f"shot.{n:04d}.dng", render(scene * n / 4, SensorModel(seed=n)))
+
+    class Recording(isp.Pipeline):
+        given = []
+
+        def process_timed(self, frame, **kw):
+            self.given.append(kw.get("out"))
+            return super().process_timed(frame, **kw)
+
+    (tmp_path / "out").mkdir()
+    pipeline = Recording.from_config({"denoise": {"method": "off"}})
+    results = list(process_sequence(tmp_path / "shot.####.dng", tmp_path / "out" / "shot.####.tif", pipeline,
+                                    depth=16, write_behind=0))
+    assert all(r.ok for r in results) and len(pipeline.given) == 3
+    assert pipeline.given[0] is None and all(a is not None and a.dtype == np.uint16 for a in pipeline.given[1:])
+    for r in results:  # every frame intact although they shared arrays
+        expected = pipeline.process(isp.read(r.source), depth=16)
+        np.testing.assert_array_equal(isp.read_image(r.output), expected / np.float32(65535))
+
+
 def test_frames_in_order_with_missing_ones_reported(shots, tmp_path):
     (tmp_path / "out").mkdir()
     results = list(process_sequence(shots / "shot.####.npy", tmp_path / "out" / "shot.####.exr", Grey()))
