@@ -4,7 +4,7 @@
               [--fps 23.976,24,25,30,50,60] [--threads N] [--compare] [--json FILE] [--plot FILE.png]
               [pipeline flags as for `isp process`]
 
-What is measured and the JSON schema: see `isp.bench` (and docs/bench-json.md).
+What is measured: see the `isp.bench` package; the JSON schema: `isp.bench.results` and docs/bench-json.md.
 """
 from __future__ import annotations
 

@@ -251,7 +251,7 @@ def test_plot_of_synthetic_numbers_with_peers(tmp_path):
     # 60 fps (16.7 ms) is missed by a ~30 ms frame, 24 fps is met
     verdicts = {b["fps"]: b["meets"] for b in r["budgets"]}
     assert verdicts[60.0] is False and verdicts[24.0] is True
-    json.dumps(bench._jsonable(r), allow_nan=False)
+    json.dumps(bench.jsonable(r), allow_nan=False)
 
 
 def test_run_on_an_input_sequence_with_peers_and_writing(tmp_path):
