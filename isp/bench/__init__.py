@@ -109,7 +109,8 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
     tmp = tempfile.TemporaryDirectory(prefix="isp-bench-")
     tmpdir = Path(tmp.name)
     try:
-        runner = Runner(pipeline, source, depth=depth, fused=fused, write_ext=write_ext, tmpdir=tmpdir)
+        runner = Runner(pipeline, source, depth=depth, fused=fused, write_ext=write_ext, tmpdir=tmpdir,
+                        compression=cfg["output"]["compression"])
         say("first frame (JIT compile or cache load)")
         first_ms, first_total, _ = runner.frame(0)
         say(f"{frames} frames at {threads} thread(s)")

@@ -112,12 +112,13 @@ class FrameSource:
 
 
 class Runner:
-    """One frame end to end: read (if from disk), process, write (with `write_ext`)."""
+    """One frame end to end: read (if from disk), process, write (with `write_ext`, at `depth` with
+    `compression`, as `isp process` writes)."""
 
     def __init__(self, pipeline, source: FrameSource, depth=None, fused: bool = True, write_ext: str | None = None,
-                 tmpdir: Path | None = None):
+                 tmpdir: Path | None = None, compression: str | None = None):
         self.pipeline, self.source, self.depth, self.fused = pipeline, source, depth, fused
-        self.write_ext, self.tmpdir = write_ext, tmpdir
+        self.write_ext, self.tmpdir, self.compression = write_ext, tmpdir, compression
         self.last_image = None
 
     def frame(self, i: int) -> tuple[dict, float, str]:
@@ -132,7 +133,7 @@ class Runner:
             from isp.io import write
 
             t1 = time.perf_counter()
-            write(self.tmpdir / f"frame{self.write_ext}", image)
+            write(self.tmpdir / f"frame{self.write_ext}", image, self.depth, compression=self.compression)
             ms["write"] = (time.perf_counter() - t1) * 1e3
         total = (time.perf_counter() - t0) * 1e3
         self.last_image = image

@@ -254,6 +254,15 @@ def test_plot_of_synthetic_numbers_with_peers(tmp_path):
     json.dumps(bench.jsonable(r), allow_nan=False)
 
 
+def test_write_at_the_configured_depth(tmp_path):
+    """--write png --depth 16: the pipeline's uint16 image is written as 16-bit PNG (not refused as 8-bit)."""
+    out = tmp_path / "out.json"
+    assert main(["bench", "--quiet", "--size", "64x48", "--frames", "1", "--scaling-frames", "0", "--write", "png",
+                 "--depth", "16", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["pipeline"]["depth"] == 16 and r["pipeline"]["output_dtype"] == "uint16" and "write" in r["stages"]
+
+
 def test_run_on_an_input_sequence_with_peers_and_writing(tmp_path):
     """--input reads a DNG sequence (a "read" stage), --write adds a "write" stage, --compare the peers."""
     from isp import synth
