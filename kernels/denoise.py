@@ -25,22 +25,11 @@ Kernels raise ValueError for bad arguments; `isp.denoise` turns user errors into
 import numba as nb
 import numpy as np
 
+from kernels.sensor import correct, corrected, mirror, suppress_defect
+
 F32 = np.float32
 STRIP = 16          # block rows per parallel work item
 
-# LLVM's loop vectoriser gives up on a loop that needs more than 8 runtime alias checks
-# between its address streams (numba cannot tell it that two arrays never overlap); a 3x3
-# stencil over 4 channel planes has ~50. Raising the limits is process-wide but only lets
-# LLVM vectorise more loops behind run-time checks (results are unchanged); it is set before
-# this module's kernels compile, and cached kernels keep the vectorised code.
-def _vectorise_more():
-    import llvmlite.binding as llvm
-
-    llvm.set_option("", "-runtime-memory-check-threshold=256")
-    llvm.set_option("", "-vectorize-memory-check-threshold=256")
-
-
-_vectorise_more()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,15 +111,23 @@ def _store_block(out, bi, j, l, hh, v, d):
     out[2 * bi + 1, 2 * j + 1] = p11
 
 
-def _check(mosaic, a, b, strength):
+def _check_shape(mosaic):
     if mosaic.ndim != 2:
         raise ValueError(f"expected an (H, W) mosaic, got shape {mosaic.shape}")
     if mosaic.shape[0] < 2 or mosaic.shape[1] < 2:
         raise ValueError(f"mosaic {mosaic.shape} is smaller than one 2x2 block")
+
+
+def _check_params(a, b, strength):
     if not (a >= 0 and b >= 0 and np.isfinite(a) and np.isfinite(b)):
         raise ValueError(f"noise model needs finite a, b >= 0, got a={a}, b={b}")
     if not (strength >= 0 and np.isfinite(strength)):
         raise ValueError(f"strength must be finite and >= 0, got {strength}")
+
+
+def _check(mosaic, a, b, strength):
+    _check_shape(mosaic)
+    _check_params(a, b, strength)
     return np.ascontiguousarray(mosaic, dtype=F32)
 
 
@@ -163,103 +160,261 @@ def _tap(ln, hn, vn, dn, l0, h0, v0, d0, inv_l, inv_c, ws):
 
 
 @nb.njit(inline="always")
-def _acc(buf, r, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
-    """Add neighbour buf[:, r, x] to the joint bilateral's sums
+def _acc(ring, slot, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
+    """Add neighbour ring[slot, :, x] to the joint bilateral's sums
     acc = (sum wl*L, sum wl, sum wc*H, sum wc*V, sum wc*D, sum wc)."""
-    ln = buf[0, r, x]
-    hn = buf[1, r, x]
-    vn = buf[2, r, x]
-    dn = buf[3, r, x]
+    ln = ring[slot, 0, x]
+    hn = ring[slot, 1, x]
+    vn = ring[slot, 2, x]
+    dn = ring[slot, 3, x]
     wl, wc = _tap(ln, hn, vn, dn, l0, h0, v0, d0, inv_l, inv_c, ws)
     return (acc[0] + wl * ln, acc[1] + wl, acc[2] + wc * hn, acc[3] + wc * vn, acc[4] + wc * dn,
             acc[5] + wc)
 
 
 @nb.njit(inline="always")
-def _bilateral_row(buf, i, w2, a, b, kl2, kc2, o, srow, sx, st):
-    """One row of blocks of the joint bilateral: buf[c, i:i+3, :] (the Haar channels of the
-    rows above, at and below, padded by one column each side) in; o[c, :] out. srow[j * sx]
-    scales the noise variance of block j (sx = 0: one factor for the row).
-    The 3x3 window is unrolled by hand so LLVM vectorises the loop over blocks (8 per AVX2
-    instruction); see `_VECTORISE` for the alias-check limit this needs raised."""
-    ws_e = F32(0.6065307)     # exp(-1/2): Gaussian spatial weights, sigma = 1 block
-    ws_c = F32(0.36787944)    # exp(-1)
-    for j in range(w2):
-        l0 = buf[0, i + st, j + st]
-        h0 = buf[1, i + st, j + st]
-        v0 = buf[2, i + st, j + st]
-        d0 = buf[3, i + st, j + st]
-        # expected squared distance of two noisy blocks: 4 channels x 2 x variance
-        var = block_variance(l0, a, b) * srow[j * sx] * F32(8.0) + F32(1e-20)
-        inv_l = F32(1.0) / (kl2 * var)
-        inv_c = F32(1.0) / (kc2 * var)
-        acc = (l0, F32(1.0), h0, v0, d0, F32(1.0))
-        acc = _acc(buf, i, j, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
-        acc = _acc(buf, i, j + st, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
-        acc = _acc(buf, i, j + 2 * st, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
-        acc = _acc(buf, i + st, j, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
-        acc = _acc(buf, i + st, j + 2 * st, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
-        acc = _acc(buf, i + 2 * st, j, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
-        acc = _acc(buf, i + 2 * st, j + st, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
-        acc = _acc(buf, i + 2 * st, j + 2 * st, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
-        il = F32(1.0) / acc[1]
-        ic = F32(1.0) / acc[5]
-        o[0, j] = acc[0] * il
-        o[1, j] = acc[2] * ic
-        o[2, j] = acc[3] * ic
-        o[3, j] = acc[4] * ic
+def _balanced(p, gain, clip):
+    """White balance and highlight clip on store: kernels.wb.wb_value with clip = inf for none."""
+    x = p * gain
+    return clip if x > clip else x
 
 
 @nb.njit(inline="always")
-def _store_row(o, w2, o0, o1):
-    """Inverse Haar of a row of blocks o[c, j] into the mosaic rows o0, o1."""
+def _u(i):
+    """A non-negative index as unsigned: numba then skips the negative-index wrap-around
+    select, so LLVM sees the address as linear in the loop counter (wide loads and stores,
+    interleaved groups, no run-time overlap checks between the two parities of a row)."""
+    return np.uint64(i)
+
+
+# -- loading: raw or normalised mosaic rows -> Haar rows of a ring buffer -----------------------
+
+@nb.njit(inline="always")
+def _haar_row(src, y0, lv, ring, slot, w2, R):
+    """Haar channels of mosaic rows y0, y0 + 1 into ring[slot, c, R + j], with R replicated
+    columns each side. Each sample is normalised on load as kernels.sensor.normalised does,
+    (v - black) * scale with lv = (black00, black01, black10, black11, scale00, ...) per CFA
+    site (0 and 1 for a mosaic that is normalised already: exact). Returns how many blocks
+    hold a NaN or inf (0 for an integer mosaic)."""
+    b00, b01, b10, b11, s00, s01, s10, s11 = lv
+    y1 = y0 + 1
+    bad = 0
     for j in range(w2):
-        p00, p01, p10, p11 = haar_inv(o[0, j], o[1, j], o[2, j], o[3, j])
-        o0[2 * j] = p00
-        o0[2 * j + 1] = p01
-        o1[2 * j] = p10
-        o1[2 * j + 1] = p11
+        x0 = _u(2 * j)
+        x1 = _u(2 * j + 1)
+        xr = _u(R + j)
+        p00 = (F32(src[y0, x0]) - b00) * s00
+        p01 = (F32(src[y0, x1]) - b01) * s01
+        p10 = (F32(src[y1, x0]) - b10) * s10
+        p11 = (F32(src[y1, x1]) - b11) * s11
+        # 0 for finite samples, NaN otherwise (the kernel has no nnan/ninf fast-math flags)
+        t = ((p00 - p00) + (p01 - p01)) + ((p10 - p10) + (p11 - p11))
+        bad += t != t
+        l, hh, v, d = haar_fwd(p00, p01, p10, p11)
+        ring[slot, 0, xr] = l
+        ring[slot, 1, xr] = hh
+        ring[slot, 2, xr] = v
+        ring[slot, 3, xr] = d
+    for c in range(4):
+        for k in range(R):
+            ring[slot, c, k] = ring[slot, c, R]
+            ring[slot, c, R + w2 + k] = ring[slot, c, R + w2 - 1]
+    return bad
 
 
-@nb.njit(cache=True)
-def _copy_odd_edges(mosaic, out):
-    H, W = mosaic.shape
+@nb.njit(inline="always")
+def _corrected_row(src, y, lv, threshold, nrm, crow, t):
+    """Mosaic row y normalised and defect-suppressed exactly as kernels.sensor.corrected (gain
+    1, no clip) into crow[t, :]: the rows y - 2, y, y + 2 (mirrored at the edges) normalised
+    into nrm[q, 2 + x] with two mirrored columns each side, then the same-colour cross test."""
+    H, W = src.shape
+    for q in range(3):
+        yy = mirror(y + 2 * q - 2, H)
+        if yy & 1:
+            b0, b1, s0, s1 = lv[2], lv[3], lv[6], lv[7]
+        else:
+            b0, b1, s0, s1 = lv[0], lv[1], lv[4], lv[5]
+        for j in range(W // 2):
+            nrm[q, _u(2 + 2 * j)] = (F32(src[yy, _u(2 * j)]) - b0) * s0
+            nrm[q, _u(3 + 2 * j)] = (F32(src[yy, _u(2 * j + 1)]) - b1) * s1
+        if W % 2:
+            nrm[q, 1 + W] = (F32(src[yy, W - 1]) - b0) * s0
+        nrm[q, 0] = nrm[q, 2 + mirror(-2, W)]
+        nrm[q, 1] = nrm[q, 2 + mirror(-1, W)]
+        nrm[q, W + 2] = nrm[q, 2 + mirror(W, W)]
+        nrm[q, W + 3] = nrm[q, 2 + mirror(W + 1, W)]
+    for x in range(W):
+        x2 = _u(x + 2)
+        crow[t, _u(x)] = suppress_defect(nrm[1, x2], nrm[0, x2], nrm[2, x2], nrm[1, _u(x)], nrm[1, _u(x + 4)],
+                                         threshold)
+
+
+@nb.njit(inline="always")
+def _load(src, k, lv, threshold, ring, slot, crow, nrm, R):
+    """Block row k (clamped to the mosaic) into ring slot `slot`; see _haar_row."""
+    h2 = src.shape[0] // 2
+    w2 = src.shape[1] // 2
+    bi = _clamp(k, h2)
+    if threshold > 0:
+        _corrected_row(src, 2 * bi, lv, threshold, nrm, crow, 0)
+        _corrected_row(src, 2 * bi + 1, lv, threshold, nrm, crow, 1)
+        return _haar_row(crow, 0, _IDENTITY_LEVELS, ring, slot, w2, R)
+    return _haar_row(src, 2 * bi, lv, ring, slot, w2, R)
+
+
+# -- filtering one row of blocks -----------------------------------------------------------------
+
+@nb.njit(inline="always")
+def _bilateral_row(ring, sa, sc, sb, R, w2, a, b, kl2, kc2, vs, vrow, g, clip, top, bottom, i, W):
+    """One row of blocks of the joint bilateral: ring slots sa, sc, sb hold the Haar rows R
+    blocks above, at and below (padded by R columns each side); the filtered blocks go through
+    the inverse Haar, then gain g[site] and clip, into mosaic rows 2i (top[i, :W]) and
+    2i + 1 (bottom[i, W:]). vs[vrow, j] scales the noise variance of block j.
+    The 3x3 window is unrolled by hand and every access is a scalar index of a whole array
+    (no sub-array views), so the prange body is alias-free: numba gives the parallel
+    function's array arguments `noalias`, LLVM needs no run-time overlap checks between the
+    output and the ring, and the loop over blocks vectorises (8 blocks per AVX2 instruction).
+    `top` and `bottom` are the same (H/2, 2W) view of the output, passed twice: the two rows
+    of a block row are then two arguments, and LLVM's run-time check between them (whose
+    distance W it cannot know), which it also applies between the even and odd samples of a
+    row and which then always fails, is gone. The two only ever touch disjoint halves of a
+    row, which is what `noalias` requires."""
+    ws_e = F32(0.6065307)     # exp(-1/2): Gaussian spatial weights, sigma = 1 block
+    ws_c = F32(0.36787944)    # exp(-1)
+    g00, g01, g10, g11 = g
+    for j in range(w2):
+        x = _u(j + R)
+        xa = _u(j)
+        xb = _u(j + 2 * R)
+        l0 = ring[sc, 0, x]
+        h0 = ring[sc, 1, x]
+        v0 = ring[sc, 2, x]
+        d0 = ring[sc, 3, x]
+        # expected squared distance of two noisy blocks: 4 channels x 2 x variance
+        var = block_variance(l0, a, b) * vs[vrow, xa] * F32(8.0) + F32(1e-20)
+        inv_l = F32(1.0) / (kl2 * var)
+        inv_c = F32(1.0) / (kc2 * var)
+        acc = (l0, F32(1.0), h0, v0, d0, F32(1.0))
+        acc = _acc(ring, sa, xa, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
+        acc = _acc(ring, sa, x, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
+        acc = _acc(ring, sa, xb, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
+        acc = _acc(ring, sc, xa, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
+        acc = _acc(ring, sc, xb, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
+        acc = _acc(ring, sb, xa, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
+        acc = _acc(ring, sb, x, l0, h0, v0, d0, inv_l, inv_c, ws_e, acc)
+        acc = _acc(ring, sb, xb, l0, h0, v0, d0, inv_l, inv_c, ws_c, acc)
+        il = F32(1.0) / acc[1]
+        ic = F32(1.0) / acc[5]
+        p00, p01, p10, p11 = haar_inv(acc[0] * il, acc[2] * ic, acc[3] * ic, acc[4] * ic)
+        top[i, _u(2 * j)] = _balanced(p00, g00, clip)
+        top[i, _u(2 * j + 1)] = _balanced(p01, g01, clip)
+        bottom[i, _u(W + 2 * j)] = _balanced(p10, g10, clip)
+        bottom[i, _u(W + 2 * j + 1)] = _balanced(p11, g11, clip)
+
+
+@nb.njit(inline="always")
+def _odd_edges(src, lv, threshold, gains, clip, out):
+    """A trailing odd row/column is not filtered: copied through levels, defects, gain, clip."""
+    H, W = src.shape
+    black = np.empty((2, 2), F32)
+    scale = np.empty((2, 2), F32)
+    for s in range(4):
+        black[s // 2, s % 2] = lv[s]
+        scale[s // 2, s % 2] = lv[4 + s]
+    unit = np.empty((2, 2), F32)
+    for s in range(4):
+        unit[s // 2, s % 2] = F32(1.0)
+    inf = F32(np.inf)
     if H % 2:
-        out[H - 1, :] = mosaic[H - 1, :]
+        for x in range(W):
+            v = corrected(src, H - 1, x, black, scale, unit, threshold, inf)
+            out[H - 1, x] = _balanced(F32(v), gains[(H - 1) & 1, x & 1], clip)
     if W % 2:
-        out[:, W - 1] = mosaic[:, W - 1]
+        for y in range(H - H % 2):
+            v = corrected(src, y, W - 1, black, scale, unit, threshold, inf)
+            out[y, W - 1] = _balanced(F32(v), gains[y & 1, (W - 1) & 1], clip)
 
 
-@nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
-def _bilateral_cfa(mosaic, a, b, kl, kc, scale, out, step=1):
-    H, W = mosaic.shape
+# Fast-math: only FMA contraction. No reassociation (the front end then equals the separate
+# sensor/wb passes bit for bit, and the loop has no reductions that need it) and no
+# nnan/ninf (the non-finite count in _haar_row relies on NaN arithmetic).
+_FASTMATH = {"contract"}
+
+
+@nb.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _bilateral_kernel(src, lv, threshold, a, b, kl, kc, vs, gains, clip, R, band, out, top, bottom, bad):
+    """The joint bilateral over the whole mosaic, in bands of `band` block rows (one prange
+    item each). A band keeps the Haar rows it needs in a ring of 2R + 1 rows (~90 KB at UHD,
+    stays in L2): each row is loaded once (plus 2R halo rows per band) and filtered straight
+    into `out` (top and bottom: its first 2 (H // 2) rows as an (H // 2, 2W) array, see
+    _bilateral_row). bad[band] = non-finite input blocks."""
+    H, W = src.shape
     h2, w2 = H // 2, W // 2
-    R = step
-    nstrips = (h2 + STRIP - 1) // STRIP
+    n = 2 * R + 1
+    nbands = (h2 + band - 1) // band
     kl2 = kl * kl
     kc2 = kc * kc
-    for s in nb.prange(nstrips):
-        r0 = s * STRIP
-        r1 = min(r0 + STRIP, h2)
-        n = r1 - r0 + 2 * R
-        buf = np.empty((4, n, w2 + 2 * R), dtype=F32)
-        _load_haar_rows(mosaic, buf, r0 - R, n, w2, R)
-        orow = np.empty((4, w2), dtype=F32)
-        for i in range(r1 - r0):
-            bi = r0 + i
-            if scale.shape[0] == h2:
-                _bilateral_row(buf, i, w2, a, b, kl2, kc2, orow, scale[bi], 1, R)
-            else:
-                _bilateral_row(buf, i, w2, a, b, kl2, kc2, orow, scale[0], 0, R)
-            _store_row(orow, w2, out[2 * bi], out[2 * bi + 1])
-    _copy_odd_edges(mosaic, out)
+    per_block = vs.shape[0] > 1
+    g = (gains[0, 0], gains[0, 1], gains[1, 0], gains[1, 1])
+    for s in nb.prange(nbands):
+        r0 = s * band
+        r1 = min(r0 + band, h2)
+        ring = np.empty((n, 4, w2 + 2 * R), dtype=F32)
+        crow = np.empty((2, W if threshold > 0 else 0), dtype=F32)
+        nrm = np.empty((3, W + 4 if threshold > 0 else 0), dtype=F32)
+        cnt = 0
+        for k in range(r0 - R, r1 + R):  # load block row k, then filter row k - R
+            cnt += _load(src, k, lv, threshold, ring, k % n, crow, nrm, R)
+            i = k - R
+            if i >= r0:
+                _bilateral_row(ring, (i - R) % n, i % n, k % n, R, w2, a, b, kl2, kc2, vs,
+                               i if per_block else 0, g, clip, top, bottom, i, W)
+        bad[s] = cnt
+    _odd_edges(src, lv, threshold, gains, clip, out)
     return out
 
 
 RT_PASS2_VAR = 0.2  # noise variance left after the first pass, relative (3x3 Tukey-weighted mean)
+BAND = 32           # block rows per parallel work item of the real-time filter
 
 
-def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1):
+def _levels(levels, threshold):
+    """(black, scale) per CFA site -> the kernel's 8-tuple of float32; None: normalised input."""
+    if levels is None:
+        if threshold > 0:
+            raise ValueError("defect suppression (threshold > 0) needs levels=(black, scale)")
+        return _IDENTITY_LEVELS
+    black, scale = (np.broadcast_to(np.asarray(v, dtype=F32), (2, 2)) for v in levels)
+    return tuple(F32(v) for v in black.ravel()) + tuple(F32(v) for v in scale.ravel())
+
+
+def _gains(gains, clip):
+    g = _UNIT if gains is None else np.ascontiguousarray(np.broadcast_to(np.asarray(gains, dtype=F32), (2, 2)))
+    c = F32(np.inf) if clip is None or not clip > 0 else F32(clip)
+    return g, c
+
+
+def _rows(w2, value):
+    if (w2, value) not in _ROWS:
+        _ROWS[(w2, value)] = np.full((1, max(w2, 1)), value, dtype=F32)
+    return _ROWS[(w2, value)]
+
+
+_ROWS: dict = {}
+_IDENTITY_LEVELS = (F32(0), F32(0), F32(0), F32(0), F32(1), F32(1), F32(1), F32(1))
+_UNIT = np.ones((2, 2), dtype=F32)
+
+
+def _run(src, a, b, kl, kc, vs, R, out, lv=_IDENTITY_LEVELS, threshold=0.0, gains=_UNIT, clip=F32(np.inf)):
+    bad = np.zeros((src.shape[0] // 2 + BAND - 1) // BAND, dtype=np.int64)
+    pairs = out[:src.shape[0] // 2 * 2].reshape(src.shape[0] // 2, 2 * src.shape[1])  # a view
+    _bilateral_kernel(src, lv, F32(threshold), F32(a), F32(b), F32(kl), F32(kc), vs, gains, clip, R, BAND, out,
+                      pairs, pairs, bad)
+    return int(bad.sum())
+
+
+def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None, threshold=0.0, gains=None,
+                  clip=None, check_finite=False):
     """Real-time denoiser: a luma-steered bilateral filter on the 2x2-Haar channels of the mosaic.
 
     A 3x3-block window (6x6 mosaic pixels) with Gaussian spatial weights and Tukey-biweight
@@ -287,25 +442,56 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1):
     variance the first pass leaves (RT_PASS2_VAR): a 10x10-pixel footprint for twice the cost,
     about +1 dB at high noise.
 
-    Speed (bench/denoise_speed.py): ~8 ms per UHD frame on 2 idle cores into a reused buffer
-    (passes=1), ~16 ms with passes=2.
+    Fused sensor front end (one pass instead of three): with `levels=(black, scale)` the
+    mosaic is the raw one (uint16, or any real dtype) and each sample is normalised on load,
+    (v - black) * scale per CFA site, and with `threshold` > 0 defect-suppressed, exactly as
+    `kernels.sensor.correct(mosaic, black, scale, ones, threshold, inf)`; `gains` ((2, 2) per
+    CFA site) and `clip` (None or <= 0: no clip) are applied on store exactly as
+    `kernels.wb.white_balance_mosaic`. So
+
+        bilateral_cfa(raw, a, b, s, levels=(black, scale), threshold=t, gains=site_gains, clip=c)
+        == wb(bilateral_cfa(correct(raw, black, scale, ones, t, inf), a, b, s), site_gains, c)
+
+    check_finite: raise ValueError if the mosaic holds NaN or inf (counted during the load, so
+    it costs no extra pass; `out` then holds garbage).
+
+    Speed (bench/denoise_speed.py): ~5 ms per UHD frame on 2 idle cores into a reused buffer
+    (passes=1).
     """
-    m = _check(np.asarray(mosaic), a, b, strength)
-    out = _out(m, out)
-    if strength == 0:
-        out[...] = m
-        return out
+    m = np.asarray(mosaic)
+    if levels is None:
+        m = _check(m, a, b, strength)
+    else:  # a raw mosaic: any integer or real dtype, normalised on load
+        _check_params(a, b, strength)
+        _check_shape(m)
+        if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+            raise ValueError(f"raw mosaic must be of an integer or real dtype, got {m.dtype}")
+        m = np.ascontiguousarray(m)
     if passes not in (1, 2):
         raise ValueError(f"passes must be 1 or 2, got {passes}")
-    kl, kc = F32(RT_LUMA_H * strength), F32(RT_CHROMA_H * strength)
+    lv = _levels(levels, threshold)
+    g, c = _gains(gains, clip)
+    out = _out(m, out)
+    if check_finite and np.issubdtype(m.dtype, np.floating) and strength == 0 and not np.isfinite(m).all():
+        raise ValueError("the mosaic contains NaN or inf")
+    if strength == 0 and levels is None and gains is None:
+        out[...] = m
+        return out
+    if strength == 0:  # no filtering: the front end alone, which kernels.sensor.correct is
+        out[...] = correct(m, np.reshape(lv[:4], (2, 2)).astype(F32), np.reshape(lv[4:], (2, 2)).astype(F32), g,
+                           F32(threshold), c)
+        return out
+    kl, kc = RT_LUMA_H * strength, RT_CHROMA_H * strength
+    w2 = m.shape[1] // 2
     if passes == 1:
-        return _bilateral_cfa(m, F32(a), F32(b), kl, kc, _ONE, out, 1)
-    first = _bilateral_cfa(m, F32(a), F32(b), kl, kc, _ONE, np.empty_like(m), 1)
-    return _bilateral_cfa(first, F32(a), F32(b), kl, kc, _PASS2, out, 2)
-
-
-_ONE = np.ones((1, 1), dtype=F32)
-_PASS2 = np.full((1, 1), RT_PASS2_VAR, dtype=F32)
+        bad = _run(m, a, b, kl, kc, _rows(w2, 1.0), 1, out, lv, threshold, g, c)
+    else:
+        first = np.empty(m.shape, F32)
+        bad = _run(m, a, b, kl, kc, _rows(w2, 1.0), 1, first, lv, threshold)
+        _run(first, a, b, kl, kc, _rows(w2, RT_PASS2_VAR), 2, out, gains=g, clip=c)
+    if check_finite and bad:
+        raise ValueError("the mosaic contains NaN or inf")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,8 +726,8 @@ def temporal_cfa(frames, centre, a, b, strength=1.0, spatial_strength=1.0):
     if spatial_strength == 0:
         return merged
     out = np.empty_like(merged)
-    return _bilateral_cfa(merged, F32(a), F32(b), F32(RT_LUMA_H * spatial_strength),
-                          F32(RT_CHROMA_H * spatial_strength), scale, out, 1)
+    _run(merged, a, b, RT_LUMA_H * spatial_strength, RT_CHROMA_H * spatial_strength, scale, 1, out)
+    return out
 
 
 def bilateral2_cfa(mosaic, a, b, strength=1.0, out=None):
