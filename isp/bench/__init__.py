@@ -13,8 +13,11 @@ What is measured, in this order (`run_bench`):
    (`measure.budgets`).
 4. **Memory bandwidth.** The machine's copy rate, and each stage's least traffic as a fraction of
    it (`machine.bandwidth`, `machine.stage_bytes`).
-5. **Thread scaling.** 1..N numba threads, alternating frame by frame (`measure.thread_scaling`).
-6. **Peers** (`--compare`): LibRaw, OpenCV, colour-science and OpenColorIO on the same frame,
+5. **Sustained throughput** (`--sustained`, with `--input` and `--write`): the input streamed
+   through `isp.process_sequence`, reads and writes overlapping the compute; ms per frame and fps
+   in steady state, beside the serial latency, with a verdict per budget (`sustained`).
+6. **Thread scaling.** 1..N numba threads, alternating frame by frame (`measure.thread_scaling`).
+7. **Peers** (`--compare`): LibRaw, OpenCV, colour-science and OpenColorIO on the same frame,
    alternating with isp (`peers`).
 
 The result is a dict (`results` documents its JSON schema), shown by `results.report` as a table
@@ -38,6 +41,7 @@ from isp.bench.measure import (FrameSource, Runner, alternate, budgets, percenti
                                thread_counts, thread_scaling, verdict)
 from isp.bench.peers import compare_peers
 from isp.bench.results import SCHEMA, jsonable, report, write_json
+from isp.bench.sustained import sustained_throughput
 from isp.errors import InputError
 
 __all__ = ["DEFAULT_FPS", "SCHEMA", "alternate", "bandwidth", "budgets", "check_output_path", "jsonable", "machine_info",
@@ -49,8 +53,8 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
               input=None, geometry: dict | None = None, fps=DEFAULT_FPS, threads: int | None = None,
               compare: bool = False, compare_repeats: int = 5, scaling_frames: int | None = None,
               distinct: int | None = None, fused: bool = True, strip_rows: int = 0, write_ext: str | None = None,
-              cold: bool = False, seed: int = 0, say: Callable[[str], None] = lambda s: None,
-              command: list[str] | None = None) -> dict:
+              cold: bool = False, sustained: bool = False, seed: int = 0,
+              say: Callable[[str], None] = lambda s: None, command: list[str] | None = None) -> dict:
     """Measure and return the result dict (its JSON schema: `isp.bench.results`, docs/bench-json.md)."""
     fps_list = parse_fps(fps)
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
@@ -69,6 +73,11 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         write_ext = write_ext if write_ext.startswith(".") else "." + write_ext
         if write_ext.lower() not in FORMATS:
             raise InputError(f"--write: unknown format {write_ext!r}; expected one of {', '.join(sorted(FORMATS))}")
+    if sustained and (input is None or write_ext is None):
+        raise InputError("--sustained: needs --input SEQUENCE and --write EXT (it streams the sequence through "
+                         "isp.process_sequence, reading and writing)")
+    if sustained and not fused:
+        raise InputError("--sustained and --unfused: the sequence runner runs the fused pipeline only")
     notes: list[str] = []
     loadavg_start = loadavg()
     compile_kind = "cache"
@@ -88,6 +97,16 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
     from isp import config as configuration
 
     cfg = configuration.load(config, overrides or {})  # a bad config fails here, before any work
+    depth = cfg["output"]["depth"]
+    if write_ext is not None:  # the pipeline quantises to the depth the file is written at
+        from isp.io.writers import DEPTHS
+
+        allowed = DEPTHS[FORMATS[write_ext.lower()]]
+        if depth is None:
+            depth = allowed[0]
+        elif depth not in allowed:
+            raise InputError(f"--depth: {write_ext} is written at depth {' or '.join(map(str, allowed))}, "
+                             f"not {depth!r}")
     if input is not None:
         from isp.io import expand
 
@@ -105,7 +124,6 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
     t0 = time.perf_counter()
     pipeline = Pipeline(cfg, strip_rows=strip_rows) if strip_rows else Pipeline(cfg)
     setup_ms = (time.perf_counter() - t0) * 1e3
-    depth = cfg["output"]["depth"]
     tmp = tempfile.TemporaryDirectory(prefix="isp-bench-")
     tmpdir = Path(tmp.name)
     try:
@@ -142,6 +160,16 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
             s["bandwidth_fraction"] = s["gb_per_s"] / bw["peak_gb_s"] if s["gb_per_s"] else None
             stages[name] = s
 
+        streamed = None
+        if sustained:
+            say(f"sustained: {frames} frames through isp.process_sequence, after a warm-up one")
+            folder = tmpdir / "sustained"
+            folder.mkdir()
+            streamed = sustained_throughput(pipeline, seq, frames, folder, write_ext, fps_list, depth=depth,
+                                            compression=cfg["output"]["compression"], geometry=geometry)
+            streamed["serial_ms_per_frame"] = e2e["mean_ms"]
+            streamed["speedup"] = e2e["mean_ms"] / streamed["ms_per_frame"]
+
         n_scaling = scaling_frames if scaling_frames is not None else min(frames, 10)
         scaling = []
         if n_scaling > 0:
@@ -166,8 +194,14 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         notes.append(f"synthetic input: {len(source.frames)} distinct frames in memory, cycled; no read stage")
     elif frames + 1 > len(source):
         notes.append(f"the input has {len(source)} frame(s); they were read again in turn for {frames + 1}")
+    if streamed and streamed["streamed"] > len(source):
+        notes.append(f"sustained: the input's {len(source)} frame(s) were streamed again in turn for "
+                     f"{streamed['streamed']}, mostly from the page cache")
     if not write_ext:
         notes.append("end-to-end excludes output encoding/writing (use --write EXT to include it)")
+    if streamed and streamed["speedup"] < 1:
+        notes.append(f"sustained was slower than serial: the read and write threads compete with numba's "
+                     f"{threads} thread(s) for {machine['cores_available']} core(s)")
     if h * w * 12 < MIN_BANDWIDTH_BYTES:
         notes.append(f"a {w}x{h} frame fits in the CPU caches: the stages' fractions of memory bandwidth mean little")
     if len(scaling) > 1 and scaling[-1]["p50_ms"] > scaling[0]["p50_ms"]:
@@ -201,6 +235,7 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
         "threads": {"used": threads, "scaling": scaling},
         "per_frame": records,
         "compare": comparison,
+        "sustained": streamed,
         "notes": notes,
     }
     return result

@@ -30,7 +30,11 @@ def plot(result: dict, path) -> Path:
     other = np.array([r["total_ms"] for r in frames]) - bottom
     ax.bar(x, np.clip(other, 0, None), bottom=bottom, width=0.85, color="0.75", label="other (untimed)", linewidth=0)
     ax.plot(x, [r["total_ms"] for r in frames], "k.", ms=3, label="end to end")
-    top = max(max(r["total_ms"] for r in frames), 1e-9)
+    st = result.get("sustained")
+    if st:
+        ax.axhline(st["ms_per_frame"], color="tab:blue", lw=1.2, ls=":", zorder=3,
+                   label=f"sustained, {st['runner']} ({st['fps']:.1f} fps)")
+    top = max([r["total_ms"] for r in frames] + ([st["ms_per_frame"]] if st else []) + [1e-9])
     # show the budgets up to ~1.6x the slowest frame; the rest are met by far and listed in a corner
     shown = [b for b in result["budgets"] if b["budget_ms"] <= top * 1.6]
     hidden = [b for b in result["budgets"] if b not in shown]

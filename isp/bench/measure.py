@@ -4,9 +4,10 @@ The serial runner (`Runner.frame`) takes one frame end to end: "read" (`isp.read
 sequence's frame; synthetic frames are in memory and have no read), each stage of
 `Pipeline.process_timed` (its stage names, as the config makes them: "sensor", "denoise",
 "balance", "demosaic", "colour+grade", ...), and "write" (only with a write extension: `isp.write`
-of the result to a temporary file). A frame's total is the wall time of read + process (+ write), so
-it includes what the stage timers leave out. Percentiles are numpy's linear interpolation between
-order statistics.
+of the result to a temporary file; `isp bench` then has the pipeline quantise to the depth it is
+written at: the config's, else the format's first). A frame's total is the wall time of read +
+process (+ write), so it includes what the stage timers leave out. Percentiles are numpy's linear
+interpolation between order statistics.
 """
 from __future__ import annotations
 

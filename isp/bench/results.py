@@ -28,6 +28,11 @@ stable for scripts, the rest may grow. Times are milliseconds, rates GB/s (1e9 b
     per_frame      [{index, source, ms: {stage: ms}, total_ms}]
     compare*       null, or {repeats, peers: {name: {median_ms*, ratio*, reference, scaled_from_crop,
                     crop, what}}, reference_ms: {"isp": ms, "isp lut": ms}}
+    sustained*     null, or (--sustained) {runner, frames*, warmup_frames, streamed, written, format, depth,
+                    compression, read_ahead, write_behind, wall_ms, timed_wall_ms, ms_per_frame*, fps*,
+                    serial_ms_per_frame, speedup, stages_p50_ms: {...},
+                    budgets*: [{fps*, budget_ms*, ms_per_frame, meets*, headroom_pct*}]}
+                   ms_per_frame = wall time from the first result to the last timed one / frames
     notes          [strings]: what a reader should know about this run (noise, scaling, ...)
 """
 from __future__ import annotations
@@ -115,11 +120,24 @@ def report(result: dict) -> str:
                  f"{bw['numpy_copy_gb_s']:.1f} GB/s, numba parallel {bw['numba_copy_gb_s']:.1f} GB/s; "
                  "'% bw' = stage's minimum traffic at p50 / the better")
     lines.append("")
-    lines.append(f"{'budget':<12}{'ms':>8}  {'verdict (p99)':<14}{'headroom':>9}   {'p50':<7}{'headroom':>9}")
-    for b in result["budgets"]:
-        lines.append(f"{b['fps']:g} fps".ljust(12) + f"{b['budget_ms']:8.2f}  "
-                     f"{'meets' if b['meets'] else 'MISSES':<14}{b['headroom_pct']:8.1f}%   "
-                     f"{'meets' if b['meets_p50'] else 'MISSES':<7}{b['headroom_p50_pct']:8.1f}%")
+    st = result.get("sustained")
+    if st:
+        lines.append(f"sustained: {st['ms_per_frame']:.1f} ms/frame = {st['fps']:.1f} fps through {st['runner']}, "
+                     f"{st['speedup']:.2f}x the serial {st['serial_ms_per_frame']:.1f} ms/frame")
+        lines.append(f"  ({st['frames']} frames after a warm-up one, {st['format']} at depth {st['depth']}, read-ahead "
+                     f"{st['read_ahead']}, write-behind {st['write_behind']}: reads and writes on their own threads)")
+        lines.append("  p50 ms while streaming: " + ", ".join(f"{k} {v:.1f}" for k, v in st["stages_p50_ms"].items()))
+        lines.append("")
+    head = f"{'budget':<12}{'ms':>8}  {'verdict (p99)':<14}{'headroom':>9}   {'p50':<7}{'headroom':>9}"
+    lines.append(head + (f"   {'sustained':<10}{'headroom':>9}" if st else ""))
+    for i, b in enumerate(result["budgets"]):
+        line = (f"{b['fps']:g} fps".ljust(12) + f"{b['budget_ms']:8.2f}  "
+                f"{'meets' if b['meets'] else 'MISSES':<14}{b['headroom_pct']:8.1f}%   "
+                f"{'meets' if b['meets_p50'] else 'MISSES':<7}{b['headroom_p50_pct']:8.1f}%")
+        if st:
+            s = st["budgets"][i]
+            line += f"   {'meets' if s['meets'] else 'MISSES':<10}{s['headroom_pct']:8.1f}%"
+        lines.append(line)
     sc = result["threads"]["scaling"]
     if sc:
         lines.append("")

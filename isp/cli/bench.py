@@ -1,7 +1,8 @@
 """`isp bench`: per-frame latency against frame budgets, side by side with peers.
 
     isp bench [--size 1080p|uhd|dci4k|8k|WxH] [--frames N] [--input SEQUENCE] [--config FILE]
-              [--fps 23.976,24,25,30,50,60] [--threads N] [--compare] [--json FILE] [--plot FILE.png]
+              [--fps 23.976,24,25,30,50,60] [--threads N] [--compare] [--write EXT [--sustained]]
+              [--json FILE] [--plot FILE.png]
               [pipeline flags as for `isp process`]
 
 What is measured: see the `isp.bench` package; the JSON schema: `isp.bench.results` and docs/bench-json.md.
@@ -18,8 +19,9 @@ def add_parser(sub):
     p = sub.add_parser(
         "bench", help="per-frame latency against frame budgets, thread scaling, peers (--compare)",
         description="Time the pipeline frame by frame: warm-up apart, per-stage and end-to-end p50/p95/p99/max, "
-                    "a verdict per frame budget, memory bandwidth, thread scaling, and (--compare) LibRaw, "
-                    "OpenCV, colour-science and OpenColorIO on the same frames.")
+                    "a verdict per frame budget, memory bandwidth, (--sustained) the throughput the sequence "
+                    "runner sustains, thread scaling, and (--compare) LibRaw, OpenCV, colour-science and "
+                    "OpenColorIO on the same frames.")
     src = p.add_argument_group("frames")
     src.add_argument("--size", help="synthesise frames of this size: 1080p, uhd, dci4k, 8k or WIDTHxHEIGHT "
                                     "(default uhd)")
@@ -41,6 +43,10 @@ def add_parser(sub):
     m.add_argument("--repeats", type=_int, default=5, help="alternating rounds for --compare (default 5)")
     m.add_argument("--write", metavar="EXT", help="include encoding + writing each result (exr, tif, png, jpg) "
                                                   "in end to end, to a temporary folder")
+    m.add_argument("--sustained", action="store_true",
+                   help="with --input and --write: also stream the input (cycled) through isp.process_sequence, "
+                        "reads and writes overlapping the compute, and report the ms per frame and fps it "
+                        "sustains (needs disk for frames + 3 outputs in the temporary folder)")
     m.add_argument("--unfused", action="store_true", help="time the unfused (stage by stage) path")
     m.add_argument("--strip-rows", type=_int, default=0, metavar="N",
                    help="demosaic inside the fused pass, N rows at a time (0: off)")
@@ -95,7 +101,7 @@ def run(args) -> int:
         config=args.config, overrides=overrides(args), size=args.size or "uhd", frames=args.frames,
         input=args.input, fps=fps, threads=args.threads, compare=args.compare, compare_repeats=args.repeats,
         scaling_frames=args.scaling_frames, distinct=args.distinct, fused=not args.unfused,
-        strip_rows=args.strip_rows, write_ext=args.write, cold=args.cold, say=say,
+        strip_rows=args.strip_rows, write_ext=args.write, cold=args.cold, sustained=args.sustained, say=say,
         command=["isp", "bench", *sys.argv[2:]] if sys.argv[1:2] == ["bench"] else None)
     print(bench.report(result))
     if args.json:

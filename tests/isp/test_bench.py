@@ -5,6 +5,7 @@ No timing is asserted anywhere: speed depends on the machine and its load.
 from __future__ import annotations
 
 import json
+import tempfile
 
 import numpy as np
 import pytest
@@ -141,6 +142,11 @@ def test_check_output_path(tmp_path):
     (["--size", "64x48", "--input", "OUTDIR/shot.####.dng"], "no files match"),
     (["--size", "64x48", "--demosaic", "nonesuch"], "nonesuch"),
     (["--size", "64x48", "--write", "gif"], "--write"),
+    (["--size", "64x48", "--write", "tif", "--depth", "half"], "--depth"),
+    (["--size", "64x48", "--write", "tif", "--sustained"], "--sustained"),
+    (["--size", "64x48", "--input", "OUTDIR/shot.####.dng", "--sustained"], "--sustained"),
+    (["--size", "64x48", "--input", "OUTDIR/shot.####.dng", "--write", "tif", "--sustained", "--unfused"],
+     "--unfused"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, tmp_path, capsys):
     argv = [a.replace("OUTDIR", str(tmp_path)) for a in argv]
@@ -175,7 +181,7 @@ def test_run_writes_json_with_the_stable_keys(tiny_run):
     for key in ("machine", "compile_ms", "first_frame_ms", "stages", "end_to_end", "budgets", "threads", "compare",
                 "bandwidth", "notes"):
         assert key in r
-    assert r["compare"] is None
+    assert r["compare"] is None and r["sustained"] is None
     assert {"cpu_model", "cores_logical", "threading_layer", "versions"} <= set(r["machine"])
     assert r["stages"] and r["pipeline"]["stages"]
     for name, s in r["stages"].items():
@@ -287,3 +293,42 @@ def test_run_on_an_input_sequence_with_peers_and_writing(tmp_path):
         assert p["median_ms"] > 0 and p["ratio"] == pytest.approx(p["median_ms"] / c["reference_ms"][p["reference"]])
     assert c["peers"]["colour Menon2007+LUT3D"]["scaled_from_crop"] is False  # 64x48 is smaller than the crop
     assert "rawpy" in r["machine"]["versions"]
+
+
+def test_sustained_streams_the_input_through_the_sequence_runner(tmp_path, monkeypatch):
+    """--sustained: 4 frames cycled through isp.process_sequence into a temporary folder, removed after."""
+    from isp import synth
+    from isp.io.dng import write_frame
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    scene = synth.default_chart(48, 64)
+    for n in range(1, 5):
+        write_frame(inputs / f"shot.{n:04d}.dng", synth.render(scene, synth.SensorModel(seed=1), frame_number=n))
+    before = sorted(inputs.iterdir())
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    out = tmp_path / "out.json"
+    assert main(["bench", "--quiet", "--input", str(inputs / "shot.####.dng"), "--frames", "5", "--write", "tif",
+                 "--sustained", "--fps", "24,60", "--scaling-frames", "0", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    st = r["sustained"]
+    assert st["runner"] == "isp.process_sequence"
+    # 5 timed frames after the warm-up one, then the write-behind queue draining: 8 frames, all written
+    assert st["frames"] == 5 and st["warmup_frames"] == 1 and st["write_behind"] == 2
+    assert st["streamed"] == 8 and st["written"] == 8
+    assert st["fps"] > 0 and st["fps"] == pytest.approx(1000 / st["ms_per_frame"])
+    assert st["ms_per_frame"] == pytest.approx(st["timed_wall_ms"] / 5) and st["timed_wall_ms"] <= st["wall_ms"]
+    assert st["format"] == ".tif" and st["depth"] == 16 and r["pipeline"]["depth"] == 16
+    assert st["serial_ms_per_frame"] == pytest.approx(r["end_to_end"]["mean_ms"])
+    assert st["speedup"] == pytest.approx(st["serial_ms_per_frame"] / st["ms_per_frame"])
+    assert {"read", "write"} <= set(st["stages_p50_ms"])
+    assert [b["fps"] for b in st["budgets"]] == [24, 60]
+    for b in st["budgets"]:
+        assert b["meets"] == (st["ms_per_frame"] <= b["budget_ms"])
+    assert any("streamed again" in n for n in r["notes"])
+    text = bench.report(r)
+    assert "through isp.process_sequence" in text and f"{st['ms_per_frame']:.1f} ms/frame" in text
+    assert sorted(inputs.iterdir()) == before  # nothing written beside the inputs
+    assert not list(temporary.iterdir())  # the outputs' temporary folder is gone
