@@ -133,7 +133,7 @@ def _check(mosaic, a, b, strength):
 
 def _out(m, out):
     if out is None:
-        return np.empty_like(m)
+        return np.empty(m.shape, dtype=F32)
     if not (isinstance(out, np.ndarray) and out.shape == m.shape and out.dtype == F32 and out.flags.c_contiguous):
         raise ValueError(f"out must be a C-contiguous float32 array of shape {m.shape}")
     if np.shares_memory(out, m):
