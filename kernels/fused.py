@@ -9,7 +9,7 @@ Grade parameters travel as two tuples so the signature stays readable:
     cdl = (on, slope, offset, power, saturation, clamp)      slope/offset/power float32 (3,)
     lut = (shaper_on, shaper, shaper_lo, shaper_scale,       shaper (n1, 3) float32
            cube_on, flat, n, lo, scale, tetrahedral)         flat n*n*n*3 float32 table
-`quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] and rounds to that integer range.
+`quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] (NaN -> 0) and rounds to that range.
 
 The transfer function and the CDL's slope/offset/power are per-channel curves of one value, so
 they are evaluated together through a table (`curve_tables`) indexed by the bits of the float32
@@ -18,9 +18,37 @@ sign its own half: noise around black goes negative), linear within a cell,
 which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs outside
 that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
 pixel would otherwise be most of the pass's time.
+
+How the pass is laid out (the loop structure is Halide's "split into stages over a tile, each
+stage vectorised" schedule, Ragan-Kelley et al. 2013; the table and 3D LUT maths are unchanged):
+each row is cut into chunks of `_CHUNK` pixels held as planar (structure-of-arrays) float32
+buffers that stay in L1, and every stage is a simple loop over a chunk:
+  1. load: the interleaved RGB row is de-interleaved into three planes (8 pixels per step,
+     `_load3`), the 3x3 matrix is a plain loop LLVM vectorises;
+  2. curves: `_curve8` takes 8 values at a time with int32 bit arithmetic, eight 8-byte loads of
+     the table's (value, rise) pairs and one FMA; out-of-range inputs are sent to a sentinel
+     cell whose pair is NaN, so "needs the exact curve" is simply "came out NaN", counted with a
+     vector compare; only a chunk with such a value has a scalar fix-up loop (`curve_exact`);
+  3. CDL saturation, 1D shaper: plain loops;
+  4. tetrahedral 3D LUT: a branch-free loop computes each pixel's cell, the two inner corners of
+     its tetrahedron (by min/max/select, OCIO's six cases folded into selects) and the four
+     weights (1-f1, f1-f2, f2-f3, f3 of the sorted fractions); `_tetra8` then loads each of the
+     four corners' RGB as one 16-byte vector and accumulates the weighted sum per pixel with
+     FMAs (OpenColorIO's SSE tetrahedral, Lut3DOpCPU.cpp, does the same per pixel), and
+     transposes 8 results back to planes;
+  5. quantise: a plain loop into planes of the output's dtype, re-interleaved 8 pixels at a time
+     (`_store3`).
+`_load3`, `_store3`, `_curve8` and `_tetra8` are numba intrinsics that emit generic LLVM vector
+IR (loads, shufflevector, llvm.fma): LLVM's cost model for this CPU does not vectorise
+gathers or stride-3 accesses on its own, so those steps are spelled out; the target decides the
+instructions (AVX2 here, SSE or NEON elsewhere).
 """
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload, register_jitable
 
 from kernels.colour import encode_value, mat3_apply
 from kernels.lut import cdl_channel, cdl_saturation, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
@@ -32,19 +60,27 @@ _SHIFT = 23 - _MANTISSA_BITS
 _BASE = (127 + _LOW_EXP) << _MANTISSA_BITS
 _CELLS = (_HIGH_EXP - _LOW_EXP) << _MANTISSA_BITS
 _FRAC = np.float32(1.0 / (1 << _SHIFT))
+_SENTINEL = 2 * _CELLS  # the (NaN, NaN) cell: inputs outside the table
+_ROW = 2 * _CELLS + 1  # cells per channel in the table
+
+_CHUNK = 256  # pixels per chunk: ~20 planes of this many values stay in the 32 KiB L1
+_LANES = 8
+_FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
 
 
 def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
-    """(3, 2 * cells, 2) float32: per channel, (value at the cell's start, rise across the cell) of
-    x -> CDL slope/offset/power (when `cdl` is on) of the transfer curve `tf` at x.
+    """(3, 2 * cells + 1, 2) float32: per channel, (value at the cell's start, rise across the
+    cell) of x -> CDL slope/offset/power (when `cdl` is on) of the transfer curve `tf` at x.
 
     Both are per-channel curves of one value, so one table lookup stands for a pow() or log() of
     the transfer and another of the CDL power. A cell whose midpoint the straight line misses by
     more than `tolerance` (a jump or kink in a piecewise curve, such as BT.709's at 0.018 or the
-    CDL's clamp) gets a NaN rise: there the exact curve is used.
+    CDL's clamp) gets a NaN rise: there the exact curve is used. The last cell is a sentinel,
+    (NaN, NaN), for inputs outside the tabulated range.
     """
     magnitude = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
-    tables = np.empty((3, 2 * _CELLS, 2), np.float32)
+    tables = np.empty((3, _ROW, 2), np.float32)
+    tables[:, _SENTINEL] = np.nan
     for half, sign in enumerate((0, 1 << 31)):  # positive inputs, then negative ones
         starts = (magnitude | sign).astype(np.uint32).view(np.float32)
         mids = ((magnitude[:-1] + (1 << (_SHIFT - 1))) | sign).astype(np.uint32).view(np.float32)
@@ -78,15 +114,24 @@ def curve_exact(x, c, tf, cdl):
 
 
 @nb.njit(inline="always", cache=True)
-def curve(x, c, tables, tf, cdl):
-    """Channel c's curve through `tables` (from curve_tables), exact outside the table's range."""
+def _cell_index(x):
+    """The table cell of float32 x (sign half included), or the sentinel outside the table."""
     bits = np.float32(x).view(np.uint32)
     i = np.int64((bits & 0x7FFFFFFF) >> _SHIFT) - _BASE
     if 0 <= i < _CELLS:
-        i += _CELLS * np.int64(bits >> 31)  # negative inputs have their own half of the table
-        rise = tables[c, i, 1]
-        if not np.isnan(rise):
-            return tables[c, i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
+        return i + _CELLS * np.int64(bits >> 31), bits
+    return np.int64(_SENTINEL), bits
+
+
+@nb.njit(inline="always", cache=True)
+def curve(x, c, tables, tf, cdl):
+    """Channel c's curve through `tables` (from curve_tables), exact outside the table's range.
+    The scalar form of what `_curve8` does 8 values at a time (which fuses the last
+    multiply-add into one FMA)."""
+    i, bits = _cell_index(x)
+    rise = tables[c, i, 1]
+    if not np.isnan(rise):
+        return tables[c, i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
     return curve_exact(x, c, tf, cdl)
 
 
@@ -119,28 +164,429 @@ def lut_pixel(r, g, b, lut):
 
 @nb.njit(inline="always", cache=True)
 def quantised(v, quantise):
-    """v as stored: unchanged for float output, else clipped to [0, 1] and rounded to 0..quantise."""
+    """v as stored: unchanged for float output, else clipped to [0, 1] (NaN -> 0) and rounded
+    to 0..quantise."""
     if quantise == 0:
         return v
-    return np.floor(min(max(v, np.float32(0.0)), np.float32(1.0)) * quantise + np.float32(0.5))
+    v = v if v > np.float32(0.0) else np.float32(0.0)
+    return np.floor(min(v, np.float32(1.0)) * quantise + np.float32(0.5))
+
+
+# ---------------------------------------------------------------------------------------------
+# vector intrinsics: generic LLVM IR over 8 lanes, memory to memory on the chunk planes
+# ---------------------------------------------------------------------------------------------
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_F32 = ir.FloatType()
+
+
+def _vec(t, n=_LANES):
+    return ir.VectorType(t, n)
+
+
+def _mask(values):
+    return ir.Constant(_vec(_I32, len(values)), list(values))
+
+
+def _data(context, builder, aty, aval):
+    return context.make_array(aty)(context, builder, aval).data
+
+
+def _vptr(builder, ptr, index, vty):
+    """Pointer to a vector of type vty at element `index` of `ptr`."""
+    return builder.bitcast(builder.gep(ptr, [index]), vty.as_pointer())
+
+
+def _concat(builder, parts):
+    """Concatenate equal-length vectors (a power-of-two count) into one."""
+    while len(parts) > 1:
+        n = parts[0].type.count
+        parts = [builder.shuffle_vector(parts[k], parts[k + 1], _mask(range(2 * n)))
+                 for k in range(0, len(parts), 2)]
+    return parts[0]
+
+
+def _fma(builder, a, b, c):
+    """a * b + c in one rounding (llvm.fma on a vector type)."""
+    t = a.type
+    name = f"llvm.fma.v{t.count}f32"
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t, t]), name)
+    return builder.call(fn, [a, b, c])
+
+
+def _splat(builder, v, n):
+    vec = builder.insert_element(ir.Constant(_vec(v.type, n), None), v, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(vec, vec, _mask([0] * n))
+
+
+def _plane_ok(*planes):
+    return all(isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" for p in planes)
+
+
+@intrinsic
+def _load3(typingctx, a, base, r, g, b, j):
+    """r, g, b[j:j+8] = the 8 interleaved pixels at element base + 3 j of C-contiguous `a`."""
+    if not (_plane_ok(r, g, b) and isinstance(a, types.Array) and a.layout == "C"):
+        return None
+    sig = types.void(a, base, r, g, b, j)
+
+    def codegen(context, builder, sig, args):
+        a_, base_, r_, g_, b_, j_ = args
+        ety = context.get_value_type(sig.args[0].dtype)
+        start = builder.add(base_, builder.mul(j_, ir.Constant(j_.type, 3)))
+        v = builder.load(_vptr(builder, _data(context, builder, sig.args[0], a_), start, _vec(ety, 24)), align=1)
+        for c, plane in enumerate((r_, g_, b_)):
+            part = builder.shuffle_vector(v, v, _mask(range(c, 24, 3)))
+            builder.store(part, _vptr(builder, _data(context, builder, sig.args[2 + c], plane), j_, _vec(ety)), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _store3(typingctx, a, base, r, g, b, j):
+    """The 8 interleaved pixels at element base + 3 j of C-contiguous `a` = r, g, b[j:j+8]."""
+    if not (_plane_ok(r, g, b) and isinstance(a, types.Array) and a.layout == "C"
+            and r.dtype == a.dtype == g.dtype == b.dtype):
+        return None
+    sig = types.void(a, base, r, g, b, j)
+
+    def codegen(context, builder, sig, args):
+        a_, base_, r_, g_, b_, j_ = args
+        ety = context.get_value_type(sig.args[0].dtype)
+        parts = [builder.load(_vptr(builder, _data(context, builder, sig.args[2 + c], p), j_, _vec(ety)), align=1)
+                 for c, p in enumerate((r_, g_, b_))]
+        rg = builder.shuffle_vector(parts[0], parts[1], _mask(range(16)))
+        b0 = builder.shuffle_vector(parts[2], parts[2], _mask(list(range(8)) + [8] * 8))
+        order = [k // 3 + 8 * (k % 3) for k in range(24)]  # pixel k//3, channel k%3
+        v = builder.shuffle_vector(rg, b0, _mask(order))
+        start = builder.add(base_, builder.mul(j_, ir.Constant(j_.type, 3)))
+        builder.store(v, _vptr(builder, _data(context, builder, sig.args[0], a_), start, _vec(ety, 24)), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _curve8(typingctx, x, tables, off, y, j):
+    """y[j:j+8] = the curve of x[j:j+8] through the (value, rise) pairs at element `off` of
+    `tables` (one channel of `curve_tables`); returns a bit mask of the lanes that came out NaN
+    (the exact curve is needed there).
+
+    Same arithmetic as `curve`: cell = ((bits & 0x7fffffff) >> 13) - base (+ cells if negative),
+    the sentinel when outside; value + fraction * rise as one FMA.
+    """
+    if not (_plane_ok(x, y) and isinstance(tables, types.Array) and tables.layout == "C"):
+        return None
+    sig = types.int64(x, tables, off, y, j)
+
+    def codegen(context, builder, sig, args):
+        x_, t_, off_, y_, j_ = args
+        i32v, f32v = _vec(_I32), _vec(_F32)
+        xv = builder.load(_vptr(builder, _data(context, builder, sig.args[0], x_), j_, f32v), align=1)
+        bits = builder.bitcast(xv, i32v)
+        mag = builder.lshr(builder.and_(bits, _splat(builder, ir.Constant(_I32, 0x7FFFFFFF), 8)),
+                           _splat(builder, ir.Constant(_I32, _SHIFT), 8))
+        cell = builder.sub(mag, _splat(builder, ir.Constant(_I32, _BASE), 8))
+        inside = builder.icmp_unsigned("<", cell, _splat(builder, ir.Constant(_I32, _CELLS), 8))
+        neg = builder.lshr(bits, _splat(builder, ir.Constant(_I32, 31), 8))
+        cell = builder.add(cell, builder.mul(neg, _splat(builder, ir.Constant(_I32, _CELLS), 8)))
+        cell = builder.select(inside, cell, _splat(builder, ir.Constant(_I32, _SENTINEL), 8))
+        frac = builder.fmul(builder.sitofp(builder.and_(bits, _splat(builder, ir.Constant(_I32, (1 << _SHIFT) - 1), 8)), f32v),
+                            _splat(builder, ir.Constant(_F32, float(_FRAC)), 8))
+        tptr = builder.gep(_data(context, builder, sig.args[1], t_), [off_])
+        pairs = []
+        for k in range(_LANES):
+            ck = builder.sext(builder.extract_element(cell, ir.Constant(_I32, k)), _I64)
+            pairs.append(builder.load(_vptr(builder, tptr, builder.shl(ck, ir.Constant(_I64, 1)), _vec(_F32, 2)), align=4))
+        both = _concat(builder, pairs)
+        value = builder.shuffle_vector(both, both, _mask(range(0, 16, 2)))
+        rise = builder.shuffle_vector(both, both, _mask(range(1, 16, 2)))
+        out = _fma(builder, frac, rise, value)
+        builder.store(out, _vptr(builder, _data(context, builder, sig.args[3], y_), j_, f32v), align=1)
+        nan = builder.fcmp_unordered("uno", out, out)
+        return builder.zext(builder.bitcast(nan, ir.IntType(8)), _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def _tetra8(typingctx, flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j):
+    """r, g, b[j:j+8] = sum over t of w_t * flat[c_t : c_t + 3] for each of the 8 pixels
+    (c_3 = c_0 + diag): the four corners of each pixel's tetrahedron, each loaded as one 4-float vector (the fourth
+    float is the next entry's and is ignored; the last corner is loaded from one float earlier,
+    as it may be the table's last entry), accumulated with FMAs, transposed back to planes."""
+    if not (_plane_ok(flat, c0, c1, c2, w0, w1, w2, w3, r, g, b)):
+        return None
+    sig = types.void(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
+
+    def codegen(context, builder, sig, args):
+        j_ = args[-1]
+        f4, f8, i8v = _vec(_F32, 4), _vec(_F32), _vec(_I32)
+        tab = _data(context, builder, sig.args[0], args[0])
+        corners = [builder.load(_vptr(builder, _data(context, builder, sig.args[2 + t], args[2 + t]), j_, i8v), align=1)
+                   for t in range(3)]
+        corners.append(builder.add(corners[0], _splat(builder, builder.trunc(args[1], _I32), _LANES)))
+        weights = [builder.load(_vptr(builder, _data(context, builder, sig.args[5 + t], args[5 + t]), j_, f8), align=1)
+                   for t in range(4)]
+        acc = []
+        for k in range(_LANES):
+            lane = ir.Constant(_I32, k)
+            total = None
+            for t in range(4):
+                at = builder.sext(builder.extract_element(corners[t], lane), _I64)
+                if t == 3:
+                    at = builder.sub(at, ir.Constant(_I64, 1))
+                v = builder.load(_vptr(builder, tab, at, f4), align=4)
+                if t == 3:
+                    v = builder.shuffle_vector(v, v, _mask([1, 2, 3, 0]))
+                w = _splat(builder, builder.extract_element(weights[t], lane), 4)
+                total = builder.fmul(w, v) if total is None else _fma(builder, w, v, total)
+            acc.append(total)
+        allv = _concat(builder, acc)  # 32 floats: pixel k's rgb at 4k .. 4k+2
+        for c in range(3):
+            plane = builder.shuffle_vector(allv, allv, _mask(range(c, 32, 4)))
+            builder.store(plane, _vptr(builder, _data(context, builder, sig.args[9 + c], args[9 + c]), j_, f8), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ---------------------------------------------------------------------------------------------
+# stages over one chunk of planes
+# ---------------------------------------------------------------------------------------------
+def _load_chunk(src, y, x0, n, r, g, b):
+    pass
+
+
+@overload(_load_chunk, jit_options={"cache": True})
+def _load_chunk_impl(src, y, x0, n, r, g, b):
+    """r, g, b[:n] = src[y, x0:x0+n]; lanes up to the next multiple of 8 filled with 1.0."""
+    if src.layout == "C":
+        def impl(src, y, x0, n, r, g, b):
+            base = (y * src.shape[1] + x0) * 3
+            n8 = n - n % _LANES
+            for j in range(0, n8, _LANES):
+                _load3(src, base, r, g, b, j)
+            for j in range(n8, n):
+                r[j] = src[y, x0 + j, 0]
+                g[j] = src[y, x0 + j, 1]
+                b[j] = src[y, x0 + j, 2]
+            for j in range(n, (n + _LANES - 1) // _LANES * _LANES):
+                r[j] = g[j] = b[j] = np.float32(1.0)
+        return impl
+
+    def impl(src, y, x0, n, r, g, b):
+        for j in range(n):
+            r[j] = src[y, x0 + j, 0]
+            g[j] = src[y, x0 + j, 1]
+            b[j] = src[y, x0 + j, 2]
+        for j in range(n, (n + _LANES - 1) // _LANES * _LANES):
+            r[j] = g[j] = b[j] = np.float32(1.0)
+    return impl
+
+
+def _store_chunk(dst, y, x0, n, r, g, b):
+    pass
+
+
+@overload(_store_chunk, jit_options={"cache": True})
+def _store_chunk_impl(dst, y, x0, n, r, g, b):
+    """dst[y, x0:x0+n] = r, g, b[:n]."""
+    if dst.layout == "C" and r.dtype == dst.dtype:
+        def impl(dst, y, x0, n, r, g, b):
+            base = (y * dst.shape[1] + x0) * 3
+            n8 = n - n % _LANES
+            for j in range(0, n8, _LANES):
+                _store3(dst, base, r, g, b, j)
+            for j in range(n8, n):
+                dst[y, x0 + j, 0] = r[j]
+                dst[y, x0 + j, 1] = g[j]
+                dst[y, x0 + j, 2] = b[j]
+        return impl
+
+    def impl(dst, y, x0, n, r, g, b):
+        for j in range(n):
+            dst[y, x0 + j, 0] = r[j]
+            dst[y, x0 + j, 1] = g[j]
+            dst[y, x0 + j, 2] = b[j]
+    return impl
+
+
+@register_jitable(inline="always")
+def _matrix_planes(m, r, g, b, nv):
+    m00, m01, m02 = m[0, 0], m[0, 1], m[0, 2]
+    m10, m11, m12 = m[1, 0], m[1, 1], m[1, 2]
+    m20, m21, m22 = m[2, 0], m[2, 1], m[2, 2]
+    for j in range(nv):
+        x, y, z = r[j], g[j], b[j]
+        r[j] = m00 * x + m01 * y + m02 * z
+        g[j] = m10 * x + m11 * y + m12 * z
+        b[j] = m20 * x + m21 * y + m22 * z
+
+
+@nb.njit(cache=True)
+def _fix_curve(x, y, masks, n, c, tf, cdl):
+    """The exact curve in the lanes (below n) that `_curve8` flagged in `masks`."""
+    for group in range(masks.size):
+        bad = masks[group]
+        if bad:
+            j = group * _LANES
+            for k in range(min(_LANES, n - j)):
+                if (bad >> k) & 1:
+                    y[j + k] = curve_exact(x[j + k], c, tf, cdl)
+
+
+@register_jitable(inline="always")
+def _curve_plane(x, tables, c, y, masks, nv, n, tf, cdl):
+    """y[:nv] = channel c's curve of x[:nv], 8 at a time; the lanes (below n) the table leaves
+    NaN (outside its range, a kink, a NaN input) take the exact curve. The fix-up is a call
+    after the vector loop, not inside it: a call in the loop costs more than the fix-ups do
+    (vector registers do not survive calls)."""
+    off = c * (2 * _ROW)
+    anybad = 0
+    for j in range(0, nv, _LANES):
+        bad = _curve8(x, tables, off, y, j)
+        masks[j // _LANES] = bad
+        anybad |= bad
+    if anybad:
+        _fix_curve(x, y, masks[:nv // _LANES], n, c, tf, cdl)
+
+
+@register_jitable(inline="always")
+def _tetra_setup(r, g, b, nv, n, lo, scale, c0, c1, c2, w0, w1, w2, w3):
+    """Per pixel: the cell (as `kernels.lut._cell`), the flat offsets of the first three corners
+    of the tetrahedron holding the point (the fourth, c111, is c000 + the diagonal) and their
+    weights, branch-free. With the fractions sorted f1 >= f2 >= f3, OCIO's tetrahedral is
+    (1-f1) c000 + (f1-f2) c_1 + (f2-f3) c_12 + f3 c111, c_1 one step along the largest
+    fraction's axis, c_12 one step along the two largest (OCIO's Lut3DOpCPU_AVX2.cpp selects
+    the corners the same way). Offsets are computed in float32 (exact below 2^24, see
+    `_FLOAT_OFFSETS_MAX_N`) so the loop stays 8 lanes wide, as OCIO's AVX2 path does."""
+    z = np.float32(0.0)
+    one = np.float32(1.0)
+    top = np.float32(n - 1)
+    last = np.float32(n - 2)
+    lr, lg, lb = lo[0], lo[1], lo[2]
+    kr, kg, kb = scale[0], scale[1], scale[2]
+    sb = np.float32(3)
+    sg = np.float32(3 * n)
+    sr = np.float32(3 * n * n)
+    diag = sr + sg + sb
+    for j in range(nv):
+        vr = (r[j] - lr) * kr
+        vg = (g[j] - lg) * kg
+        vb = (b[j] - lb) * kb
+        vr = min(vr if vr > z else z, top)  # NaN -> 0
+        vg = min(vg if vg > z else z, top)
+        vb = min(vb if vb > z else z, top)
+        pr = min(np.floor(vr), last)
+        pg = min(np.floor(vg), last)
+        pb = min(np.floor(vb), last)
+        fr = vr - pr
+        fg = vg - pg
+        fb = vb - pb
+        base = pr * sr + pg * sg + pb * sb
+        r_max = fr >= fg and fr >= fb
+        g_max = fg >= fb and not r_max
+        b_min = fb <= fr and fb <= fg
+        g_min = fg <= fr and not b_min
+        step1 = sr if r_max else (sg if g_max else sb)
+        step12 = diag - (sb if b_min else (sg if g_min else sr))
+        f1 = max(max(fr, fg), fb)
+        f3 = min(min(fr, fg), fb)
+        f2 = max(min(fr, fg), min(max(fr, fg), fb))
+        c0[j] = np.int32(base)
+        c1[j] = np.int32(base + step1)
+        c2[j] = np.int32(base + step12)
+        w0[j] = one - f1
+        w1[j] = f1 - f2
+        w2[j] = f2 - f3
+        w3[j] = f3
 
 
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def finish(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
     """Rows y0..y1 of the (H, W, 3) float32 `src`, through colour, grade and quantisation, into
-    `dst` from row dst_y0. Each row goes through a small buffer one stage at a time: the LUT's
-    loop on its own runs faster than with the colour maths in the same loop body."""
+    `dst` from row dst_y0. Each row goes through L1-resident planar chunks one stage at a time
+    (see the module docstring)."""
     w = src.shape[1]
-    for y in nb.prange(y0, y1):
-        oy = dst_y0 + y - y0
-        row = np.empty((w, 3), np.float32)
-        for x in range(w):
-            row[x, 0], row[x, 1], row[x, 2] = colour_pixel(src[y, x, 0], src[y, x, 1], src[y, x, 2], m, tf, tables, cdl)
-        if lut[0] or lut[4]:
-            for x in range(w):
-                row[x, 0], row[x, 1], row[x, 2] = lut_pixel(row[x, 0], row[x, 1], row[x, 2], lut)
-        for x in range(w):
-            dst[oy, x, 0] = quantised(row[x, 0], quantise)
-            dst[oy, x, 1] = quantised(row[x, 1], quantise)
-            dst[oy, x, 2] = quantised(row[x, 2], quantise)
+    rows = y1 - y0
+    curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
+    cube_on = lut[4]
+    tetra = lut[9]
+    flat = lut[5]
+    n = lut[6]
+    diag = 3 * (n * n + n + 1)  # flat offset from a cell's c000 to its c111
+    nblocks = (rows + 3) // 4
+    for blk in nb.prange(nblocks):
+        r = np.empty(_CHUNK, np.float32)
+        g = np.empty(_CHUNK, np.float32)
+        b = np.empty(_CHUNK, np.float32)
+        cr = np.empty(_CHUNK, np.float32)
+        cg = np.empty(_CHUNK, np.float32)
+        cb = np.empty(_CHUNK, np.float32)
+        c0 = np.empty(_CHUNK, np.int32)
+        c1 = np.empty(_CHUNK, np.int32)
+        c2 = np.empty(_CHUNK, np.int32)
+        w0 = np.empty(_CHUNK, np.float32)
+        w1 = np.empty(_CHUNK, np.float32)
+        w2 = np.empty(_CHUNK, np.float32)
+        w3 = np.empty(_CHUNK, np.float32)
+        qr = np.empty(_CHUNK, dst.dtype)
+        qg = np.empty(_CHUNK, dst.dtype)
+        qb = np.empty(_CHUNK, dst.dtype)
+        masks = np.empty(_CHUNK // _LANES, np.uint8)
+        for y in range(y0 + 4 * blk, min(y1, y0 + 4 * blk + 4)):
+            oy = dst_y0 + y - y0
+            for x0 in range(0, w, _CHUNK):
+                cnt = min(_CHUNK, w - x0)
+                nv = (cnt + _LANES - 1) // _LANES * _LANES
+                _load_chunk(src, y, x0, cnt, r, g, b)
+                _matrix_planes(m, r, g, b, nv)
+                if curves_on:
+                    for c in range(3):
+                        _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
+                                     cr if c == 0 else (cg if c == 1 else cb), masks, nv, cnt, tf, cdl)
+                    pr, pg, pb = cr, cg, cb
+                else:
+                    pr, pg, pb = r, g, b
+                if cdl[0]:
+                    sat = cdl[4]
+                    clamp = cdl[5]
+                    for j in range(nv):
+                        pr[j], pg[j], pb[j] = cdl_saturation(pr[j], pg[j], pb[j], sat, clamp)
+                if lut[0]:
+                    for j in range(nv):
+                        pr[j] = lut1d_value(pr[j], lut[1], 0, lut[2][0], lut[3][0])
+                        pg[j] = lut1d_value(pg[j], lut[1], 1, lut[2][1], lut[3][1])
+                        pb[j] = lut1d_value(pb[j], lut[1], 2, lut[2][2], lut[3][2])
+                if cube_on:
+                    if tetra and n <= _FLOAT_OFFSETS_MAX_N:
+                        _tetra_setup(pr, pg, pb, nv, n, lut[7], lut[8], c0, c1, c2, w0, w1, w2, w3)
+                        for j in range(0, nv, _LANES):
+                            _tetra8(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
+                    elif tetra:
+                        for j in range(nv):
+                            r[j], g[j], b[j] = lut3d_tetrahedral(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
+                    else:
+                        for j in range(nv):
+                            r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
+                    pr, pg, pb = r, g, b
+                if quantise == 0:
+                    for j in range(nv):
+                        qr[j] = pr[j]
+                        qg[j] = pg[j]
+                        qb[j] = pb[j]
+                else:
+                    z = np.float32(0.0)
+                    one = np.float32(1.0)
+                    half = np.float32(0.5)
+                    q = np.float32(quantise)
+                    for j in range(nv):
+                        vr = pr[j]
+                        vg = pg[j]
+                        vb = pb[j]
+                        qr[j] = np.floor(min(vr if vr > z else z, one) * q + half)
+                        qg[j] = np.floor(min(vg if vg > z else z, one) * q + half)
+                        qb[j] = np.floor(min(vb if vb > z else z, one) * q + half)
+                _store_chunk(dst, oy, x0, cnt, qr, qg, qb)
     return dst
