@@ -43,7 +43,7 @@ def _check_strength(strength) -> float:
     return s
 
 
-def _check_mosaic(image, what="image") -> np.ndarray:
+def _check_mosaic(image, what="image", check_finite=True) -> np.ndarray:
     m = np.asarray(image)
     if m.ndim != 2:
         raise InputError(f"denoise: {what} must be an (H, W) normalised Bayer mosaic (denoise before "
@@ -54,7 +54,7 @@ def _check_mosaic(image, what="image") -> np.ndarray:
         raise InputError(f"denoise: {what} must be a float mosaic normalised to [0, 1] "
                          f"(RawFrame.normalized()), got dtype {m.dtype}")
     m = np.ascontiguousarray(m, dtype=np.float32)
-    if not np.isfinite(m).all():
+    if check_finite and not np.isfinite(m).all():
         raise InputError(f"denoise: {what} contains NaN or inf")
     return m
 
@@ -71,24 +71,80 @@ def _model(model, mosaic) -> NoiseModel:
     return NoiseModel(a, b)
 
 
+# methods whose kernel checks for NaN/inf while it loads the mosaic (no separate pass) and takes
+# the sensor front end (levels and defects on load, white balance and clip on store)
+_FUSED = {"realtime": 1, "bilateral": 1, "realtime2": 2}
+
+
 def denoise(image, model: NoiseModel | tuple[float, float] | None = None, method: str = "realtime",
             strength: float = 1.0, out: np.ndarray | None = None) -> np.ndarray:
     """Denoise one normalised (H, W) mosaic with the named method.
 
     `model` is the frame's NoiseModel (None: estimated from the frame with `isp.noise.estimate`).
-    `out`: an optional float32 (H, W) buffer to reuse (a streaming pipeline's). Returns the
-    float32 (H, W) result.
+    `out`: an optional float32 (H, W) buffer to reuse (a streaming pipeline's: a fresh 33 MB
+    output costs a UHD frame its page faults). Returns the float32 (H, W) result.
     """
     name = str(method).lower()
     if name not in METHODS:
         raise InputError(f"denoise: unknown method {method!r}; expected one of {', '.join(METHODS)}")
     s = _check_strength(strength)
-    m = _check_mosaic(image)
+    fused = name in _FUSED and model is not None
+    m = _check_mosaic(image, check_finite=not fused)
     nm = _model(model, m)
-    if out is None:
-        return METHODS[name](m, nm.a, nm.b, s)
     try:
+        if fused:
+            return K.bilateral_cfa(m, nm.a, nm.b, s, out=out, passes=_FUSED[name], check_finite=True)
+        if out is None:
+            return METHODS[name](m, nm.a, nm.b, s)
         return METHODS[name](m, nm.a, nm.b, s, out=out)
+    except ValueError as e:
+        raise InputError(f"denoise: {e}") from None
+
+
+def denoise_raw(raw, levels, model: NoiseModel | tuple[float, float] | None, method: str = "realtime",
+                strength: float = 1.0, *, threshold: float = 0.0, gains=None, clip=None,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """The sensor front end and the denoiser in one: the raw (H, W) mosaic (uint16, or any real
+    dtype) to the denoised, white-balanced, clipped float32 mosaic. Equal to
+
+        m = kernels.sensor.correct(raw, black, scale, ones((2, 2)), threshold, inf)
+        m = denoise(m, model, method, strength)
+        kernels.wb.white_balance_mosaic(m, channels(pattern), rgb_gains, clip or 0, m)
+
+    with levels = (black, scale), each (2, 2) float32 per CFA site (scale = 1 / (white - black));
+    gains = the (2, 2) white-balance gain of each CFA site (None: 1); clip = the highlight clip
+    after white balance (None, inf or <= 0: none). For "realtime" and "realtime2" it is one
+    pass over the frame (levels and defect suppression on load, gains and clip on store; bit
+    for bit the three passes); other methods run the three passes. `model` None: estimated
+    from the corrected mosaic (a separate pass). `out`: optional float32 (H, W) buffer to reuse.
+    """
+    name = str(method).lower()
+    if name not in METHODS:
+        raise InputError(f"denoise: unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    s = _check_strength(strength)
+    r = np.asarray(raw)
+    if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 2:
+        raise InputError(f"denoise: raw must be an (H, W) Bayer mosaic of at least 2x2, got shape {r.shape}")
+    if not (np.issubdtype(r.dtype, np.integer) or np.issubdtype(r.dtype, np.floating)):
+        raise InputError(f"denoise: raw mosaic must be of an integer or real dtype, got {r.dtype}")
+    black, scale = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float32), (2, 2))) for v in levels)
+    g = np.ones((2, 2), np.float32) if gains is None else \
+        np.ascontiguousarray(np.broadcast_to(np.asarray(gains, np.float32), (2, 2)))
+    c = np.float32(np.inf) if clip is None or not clip > 0 else np.float32(clip)
+    t = np.float32(threshold)
+    try:
+        if name in _FUSED and model is not None:
+            nm = _model(model, None)
+            return K.bilateral_cfa(r, nm.a, nm.b, s, out=out, passes=_FUSED[name], levels=(black, scale),
+                                   threshold=t, gains=g, clip=c, check_finite=np.issubdtype(r.dtype, np.floating))
+        from kernels.sensor import correct
+
+        m = correct(r, black, scale, np.ones((2, 2), np.float32), t, np.float32(np.inf))
+        d = denoise(m, model, name, s, out=out)
+        from kernels.wb import white_balance_mosaic
+
+        # site gains as a 4-"channel" pattern: the same arithmetic as with the CFA's channels
+        return white_balance_mosaic(d, _SITES, g.ravel(), c if np.isfinite(c) else np.float32(0), d)
     except ValueError as e:
         raise InputError(f"denoise: {e}") from None
 
@@ -136,6 +192,9 @@ def denoise_temporal(frames: Sequence[np.ndarray] | np.ndarray, centre: int,
     ss = _check_strength(spatial_strength)
     nm = _model(model, seq[c])
     return K.temporal_cfa(seq, c, nm.a, nm.b, s, ss)
+
+
+_SITES = np.array([[0, 1], [2, 3]], dtype=np.int64)
 
 
 def window(n_frames: int, index: int, size: int) -> tuple[int, int]:

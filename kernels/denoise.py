@@ -494,6 +494,15 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None
     return out
 
 
+@nb.njit(cache=True)
+def _copy_odd_edges(mosaic, out):
+    H, W = mosaic.shape
+    if H % 2:
+        out[H - 1, :] = mosaic[H - 1, :]
+    if W % 2:
+        out[:, W - 1] = mosaic[:, W - 1]
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. high quality: non-local means on the Haar channels of the mosaic
 

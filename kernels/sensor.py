@@ -62,15 +62,20 @@ def corrected(raw, y, x, black, scale, gain, threshold, clip):
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def correct(raw, black, scale, gain, threshold, clip):
+def correct(raw, black, scale, gain, threshold, clip, out=None):
     """Corrected float32 mosaic from a uint16 one.
 
     black, scale, gain: (2, 2) float32 per CFA site (scale = 1 / (white - black); gain = the
     white-balance multiplier of the site's channel); threshold <= 0 turns defect suppression off;
-    clip = np.inf keeps highlights unclipped.
+    clip = np.inf keeps highlights unclipped. out: an optional (H, W) float32 array to write into
+    (a reused buffer saves a streaming pipeline the page faults of a fresh one per frame).
+
+    `kernels.denoise.bilateral_cfa(raw, ..., levels=(black, scale), threshold=...)` does this
+    (with gain 1) on load, inside the denoiser's single pass.
     """
     h, w = raw.shape
-    out = np.empty((h, w), dtype=np.float32)
+    if out is None:
+        out = np.empty((h, w), dtype=np.float32)
     for y in nb.prange(h):
         for x in range(w):
             out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)

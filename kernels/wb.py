@@ -27,7 +27,7 @@ def wb_value(v, gain, clip_level):
     return x
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def white_balance_mosaic(mosaic, pattern_channels, gains, clip_level, out):
     """out[y, x] = wb_value(mosaic[y, x], gains[channel at (y, x)], clip_level); out may be mosaic."""
     h, w = mosaic.shape

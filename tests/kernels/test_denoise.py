@@ -164,3 +164,92 @@ def test_isp_denoise_bad_input():
         denoise_temporal([z, z[:8]], 0, HIGH)
     with pytest.raises(InputError, match="does not fit"):
         window(4, 1, 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fused sensor front end: levels and defects on load, white balance and clip on store
+
+def _raw(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    clean = scene(*shape, seed=seed) if min(shape) >= 16 else rng.random(shape).astype(np.float32)
+    z = HIGH.apply(clean * 0.8, rng=seed)
+    raw = np.clip(z * 3800 + 200, 0, 4095).astype(np.uint16)
+    raw[rng.random(shape) < 0.005] = 4095        # hot
+    raw[rng.random(shape) < 0.005] = 0           # dead
+    return raw
+
+
+def _three_passes(raw, black, scale, threshold, pattern, gains, clip, passes):
+    from kernels import sensor, wb
+
+    m = sensor.correct(raw, black, scale, np.ones((2, 2), np.float32), np.float32(threshold), np.float32(np.inf))
+    d = K.bilateral_cfa(m, HIGH.a, HIGH.b, passes=passes)
+    return wb.white_balance_mosaic(d, cfa.channels(pattern), gains, np.float32(clip or 0), d)
+
+
+@pytest.mark.parametrize("shape,pattern,threshold,clip,passes", [
+    ((64, 66), "RGGB", 0.0, 1.0, 1),
+    ((63, 65), "GRBG", 0.05, None, 1),        # odd sizes: the trailing row/column too
+    ((48, 70), "BGGR", 0.05, 1.2, 2),
+    ((6, 10), "GBRG", 0.02, 1.0, 1),           # defect neighbours mirrored at every edge
+])
+def test_front_end_equals_three_passes(shape, pattern, threshold, clip, passes):
+    """bilateral_cfa on the raw mosaic with levels/threshold/gains/clip == sensor.correct, then
+    the denoiser, then wb.white_balance_mosaic (the pipeline's three passes)."""
+    raw = _raw(shape)
+    black = np.array([[200, 204], [198, 201]], np.float32)
+    scale = (1 / (4095 - black)).astype(np.float32)
+    gains = np.array([2.1, 1.0, 1.6], np.float32)
+    ref = _three_passes(raw, black, scale, threshold, pattern, gains, clip, passes)
+    site = gains[cfa.channels(pattern)].astype(np.float32)
+    out = np.full(shape, np.nan, np.float32)
+    got = K.bilateral_cfa(raw, HIGH.a, HIGH.b, passes=passes, levels=(black, scale), threshold=threshold,
+                          gains=site, clip=clip, out=out)
+    assert got is out
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
+
+
+def test_front_end_through_isp_denoise_raw():
+    from isp.denoise import denoise_raw
+
+    raw = _raw((32, 34), seed=3)
+    black = np.full((2, 2), 200, np.float32)
+    scale = np.full((2, 2), 1 / 3895, np.float32)
+    gains = np.array([1.9, 1.0, 1.4], np.float32)
+    site = gains[cfa.channels("RGGB")]
+    ref = _three_passes(raw, black, scale, 0.05, "RGGB", gains, 1.0, 1)
+    got = denoise_raw(raw, (black, scale), HIGH, "realtime", threshold=0.05, gains=site, clip=1.0)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
+    # a method without a fused kernel runs the passes and gives the same thing for strength 0
+    off = denoise_raw(raw, (black, scale), HIGH, "off", gains=site, clip=1.0)
+    plain = _three_passes(raw, black, scale, 0.0, "RGGB", gains, 1.0, 1)
+    from kernels import sensor, wb
+
+    m = sensor.correct(raw, black, scale, np.ones((2, 2), np.float32), np.float32(0), np.float32(np.inf))
+    np.testing.assert_allclose(off, wb.white_balance_mosaic(m, cfa.channels("RGGB"), gains, np.float32(1.0), m),
+                               rtol=0, atol=1e-6)
+    assert np.abs(plain - off).max() > 0        # (and the denoiser did something)
+
+
+def test_out_is_reused_and_checked():
+    z = HIGH.apply(scene(32, 32), rng=12)
+    out = np.empty_like(z)
+    assert K.bilateral_cfa(z, HIGH.a, HIGH.b, out=out) is out
+    np.testing.assert_array_equal(out, K.bilateral_cfa(z, HIGH.a, HIGH.b))
+    assert K.bilateral_cfa(z, HIGH.a, HIGH.b, out=out, passes=2) is out
+    with pytest.raises(ValueError, match="overlap"):
+        K.bilateral_cfa(z, HIGH.a, HIGH.b, out=z)
+    with pytest.raises(ValueError, match="float32"):
+        K.bilateral_cfa(z, HIGH.a, HIGH.b, out=np.empty((32, 32), np.float64))
+    from isp.denoise import denoise
+
+    assert denoise(z, HIGH, "realtime", out=out) is out
+
+
+def test_non_finite_found_in_the_kernel_pass():
+    z = HIGH.apply(scene(32, 32), rng=13)
+    z[5, 7] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        K.bilateral_cfa(z, HIGH.a, HIGH.b, check_finite=True)
+    z[5, 7] = 0.2
+    K.bilateral_cfa(z, HIGH.a, HIGH.b, check_finite=True)
