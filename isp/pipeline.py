@@ -8,8 +8,9 @@
     grade     ASC CDL, 1D shaper + 3D LUT                   kernels.lut
     output    quantisation to the output's integers         kernels.fused
 
-`Pipeline.process(frame)` runs them. The fused path (the default) runs sensor correction
-and white balance in one pass, and colour, CDL, LUT and quantisation in another, so the image
+`Pipeline.process(frame)` runs them. The fused path (the default) runs sensor correction, the
+real-time denoiser and white balance in one pass (the denoiser loads raw values through the
+levels and stores them balanced), and colour, CDL, LUT and quantisation in another, so the image
 crosses memory once per pass instead of once per stage; with `strip_rows` set, demosaic joins
 that last pass strip by strip (each strip demosaiced into a buffer that stays in cache). The
 unfused path runs each stage as its own kernel over the whole frame; both give the same result
@@ -108,23 +109,26 @@ class Pipeline:
             self._params[key] = params
         return params
 
-    def noise_model(self, frame: RawFrame, mosaic: np.ndarray):
+    def noise_model(self, frame: RawFrame, mosaic: np.ndarray | None):
         """The frame's noise model: from its metadata, else estimated from the first frame of each
         camera and ISO seen (an estimate takes a few hundred ms and the noise of a camera at one
-        ISO does not change from frame to frame)."""
+        ISO does not change from frame to frame). None when it must be estimated and `mosaic`
+        (the corrected mosaic) is None."""
         from isp.noise import estimate, from_frame
 
         model = from_frame(frame)
         if model is None:
             key = (frame.camera, frame.iso, frame.white_level, frame.black_level.tobytes())
             if key not in self._noise:
+                if mosaic is None:
+                    return None
                 self._noise[key] = estimate(mosaic, frame.pattern)
             model = self._noise[key]
         return model
 
-    def _corrected(self, frame: RawFrame) -> np.ndarray:
+    def _corrected(self, frame: RawFrame, out: np.ndarray | None = None) -> np.ndarray:
         """The normalised mosaic with defects suppressed, before white balance."""
-        return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, self._threshold, np.float32(np.inf))
+        return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, self._threshold, np.float32(np.inf), out=out)
 
     def _needs_mosaic_for_wb(self) -> bool:
         return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
@@ -159,32 +163,7 @@ class Pipeline:
             raise InputError(f"out: expected a C-contiguous {shape} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype.name}")
         ms: dict[str, float] = {}
-        denoising = self.denoise_method != "off"
-        one_pass = not denoising and not self._needs_mosaic_for_wb()
-        with _timed(ms, "sensor"):
-            if one_pass:  # levels, defects, white balance and clip in a single pass
-                p = self.frame_params(frame)
-                mosaic = ksensor.correct(frame.mosaic, *_levels(frame), p.site_gains, self._threshold, p.clip)
-            else:
-                mosaic = self._corrected(frame)
-        if denoising:
-            from isp.denoise import denoise, denoise_temporal
-
-            with _timed(ms, "denoise"):
-                model = self.noise_model(frame, mosaic)
-                strength = self.config["denoise"]["strength"]
-                if self.denoise_method == "temporal":
-                    window = window or [frame]
-                    stack = np.stack([mosaic if i == centre else self._corrected(f) for i, f in enumerate(window)]) \
-                        if len(window) > 1 else mosaic[None]
-                    mosaic = denoise_temporal(stack, centre, model, strength)
-                else:
-                    mosaic = denoise(mosaic, model, self.denoise_method, strength)
-        if not one_pass:  # white balance after the denoiser, whose noise model is of the raw data
-            with _timed(ms, "balance"):
-                p = self.frame_params(frame, mosaic)
-                kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains,
-                                         p.clip if np.isfinite(p.clip) else np.float32(0), mosaic)
+        mosaic, p = self._front_end(frame, fused, window, centre, ms)
         if fused and self.strip_rows and not self._lut_rest:
             with _timed(ms, "demosaic+colour+grade"):
                 self._develop_strips(mosaic, frame.pattern, p, out, quantise)
@@ -216,6 +195,54 @@ class Pipeline:
         with _timed(ms, "output"):
             self._quantise_into(rgb, out, quantise)
         return out, ms
+
+    def _front_end(self, frame: RawFrame, fused: bool, window: list | None, centre: int, ms: dict):
+        """Sensor correction, denoise and white balance: the balanced mosaic and the FrameParams.
+
+        Fused, they are one pass where they can be: without a denoiser, levels/defects/balance/clip
+        (kernels.sensor); with the real-time denoisers, all of it inside the denoiser
+        (isp.denoise.denoise_raw). Otherwise (unfused, temporal, or a white balance measured on
+        the mosaic) each is its own pass.
+        """
+        denoising = self.denoise_method != "off"
+        buffer = self._buffers.get("mosaic", frame.mosaic.shape, np.float32)
+        if fused and not self._needs_mosaic_for_wb() and self.denoise_method != "temporal":
+            p = self.frame_params(frame)
+            if not denoising:
+                with _timed(ms, "sensor"):  # levels, defects, white balance and clip in a single pass
+                    return ksensor.correct(frame.mosaic, *_levels(frame), p.site_gains, self._threshold, p.clip,
+                                           out=buffer), p
+            from isp.denoise import denoise_raw
+
+            model = self.noise_model(frame, None)
+            if model is None:  # the first frame of a camera without noise metadata: estimate it
+                with _timed(ms, "sensor"):
+                    model = self.noise_model(frame, self._corrected(frame, out=buffer))
+            with _timed(ms, "sensor+denoise+balance"):
+                return denoise_raw(frame.mosaic, _levels(frame), model, self.denoise_method,
+                                   self.config["denoise"]["strength"], threshold=self._threshold,
+                                   gains=p.site_gains, clip=p.clip, out=buffer), p
+        with _timed(ms, "sensor"):
+            mosaic = self._corrected(frame, out=buffer)
+        if denoising:
+            from isp.denoise import denoise, denoise_temporal
+
+            with _timed(ms, "denoise"):
+                model = self.noise_model(frame, mosaic)
+                strength = self.config["denoise"]["strength"]
+                if self.denoise_method == "temporal":
+                    window = window or [frame]
+                    stack = np.stack([mosaic if i == centre else self._corrected(f) for i, f in enumerate(window)]) \
+                        if len(window) > 1 else mosaic[None]
+                    mosaic = denoise_temporal(stack, centre, model, strength)
+                else:
+                    mosaic = denoise(mosaic, model, self.denoise_method, strength,
+                                     out=self._buffers.get("denoised", mosaic.shape, np.float32))
+        with _timed(ms, "balance"):  # after the denoiser, whose noise model is of the raw data
+            p = self.frame_params(frame, mosaic)
+            kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains,
+                                     p.clip if np.isfinite(p.clip) else np.float32(0), mosaic)
+        return mosaic, p
 
     @staticmethod
     def _quantise_into(rgb: np.ndarray, out: np.ndarray, quantise: int) -> None:

@@ -142,6 +142,7 @@ def stage_bytes(name: str, height: int, width: int, out_itemsize: int, raw_items
     table = {
         "read": mosaic_raw,  # the decoded mosaic written (file bytes depend on the format)
         "sensor": mosaic_raw + mosaic,
+        "sensor+denoise+balance": mosaic_raw + mosaic,
         "denoise": 2 * mosaic,
         "balance": 2 * mosaic,
         "demosaic": mosaic + rgb,
