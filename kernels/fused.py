@@ -54,44 +54,64 @@ from kernels.colour import encode_value, mat3_apply
 from kernels.lut import cdl_channel, cdl_saturation, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
 
 
-_MANTISSA_BITS = 10
-_LOW_EXP, _HIGH_EXP = -14, 8  # tabulated inputs: [2^-14, 2^8)
+_MANTISSA_BITS = 6  # 64 cells per octave
+_LOW_EXP, _HIGH_EXP = -24, 8  # tabulated magnitudes: [2^-24, 2^8)
 _SHIFT = 23 - _MANTISSA_BITS
 _BASE = (127 + _LOW_EXP) << _MANTISSA_BITS
 _CELLS = (_HIGH_EXP - _LOW_EXP) << _MANTISSA_BITS
 _FRAC = np.float32(1.0 / (1 << _SHIFT))
-_SENTINEL = 2 * _CELLS  # the (NaN, NaN) cell: inputs outside the table
+_SENTINEL = 2 * _CELLS  # the all-NaN cell: inputs outside the table
 _ROW = 2 * _CELLS + 1  # cells per channel in the table
+_CHECKS = (0.125, 0.25, 0.375, 0.625, 0.75, 0.875)  # where each cell's fit is checked
 
 _CHUNK = 256  # pixels per chunk: ~20 planes of this many values stay in the 32 KiB L1
 _LANES = 8
+_BLOCK_ROWS = 4  # rows per parallel task
 _FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
 
 
 def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
-    """(3, 2 * cells + 1, 2) float32: per channel, (value at the cell's start, rise across the
-    cell) of x -> CDL slope/offset/power (when `cdl` is on) of the transfer curve `tf` at x.
+    """(3, 2 * cells + 1, 4) float32: per channel and cell, the coefficients (a, b, c, 0) of the
+    quadratic a + b t + c t^2 (t in [0, 1) across the cell) through the exact curve at the
+    cell's start, middle and end, for x -> CDL slope/offset/power (when `cdl` is on) of the
+    transfer curve `tf` at x.
 
     Both are per-channel curves of one value, so one table lookup stands for a pow() or log() of
-    the transfer and another of the CDL power. A cell whose midpoint the straight line misses by
-    more than `tolerance` (a jump or kink in a piecewise curve, such as BT.709's at 0.018 or the
-    CDL's clamp) gets a NaN rise: there the exact curve is used. The last cell is a sentinel,
-    (NaN, NaN), for inputs outside the tabulated range.
+    the transfer and another of the CDL power. Cells are 1/64 octave (by the float's bits, as
+    half-float LUTs are indexed), for magnitudes 2^-24 .. 2^8, each sign its own half (noise
+    around black goes negative). Quadratic rather than linear interpolation: the error of a
+    quadratic through three points falls as the cube of the cell width, so 64 cells per octave
+    keep within `tolerance` of the exact curve with 1/16 of the cells a linear table needs, and
+    the table stays in cache. A cell where the fit misses the exact curve by more than
+    `tolerance` (or one float32 ulp of the value, if that is larger) at any of the check points (a jump or kink in a
+    piecewise curve, such as BT.709's at 0.018 or the CDL's clamp) gets a = NaN: there the exact
+    curve is used. The last cell is a sentinel, all NaN, for inputs outside the tabulated range.
     """
+    step = 1 << _SHIFT
     magnitude = (np.arange(_CELLS + 1, dtype=np.int64) + _BASE) << _SHIFT
-    tables = np.empty((3, _ROW, 2), np.float32)
+    tables = np.zeros((3, _ROW, 4), np.float32)
     tables[:, _SENTINEL] = np.nan
     for half, sign in enumerate((0, 1 << 31)):  # positive inputs, then negative ones
-        starts = (magnitude | sign).astype(np.uint32).view(np.float32)
-        mids = ((magnitude[:-1] + (1 << (_SHIFT - 1))) | sign).astype(np.uint32).view(np.float32)
+        def at(t, edge=False):
+            bits = (magnitude if edge else magnitude[:-1] + int(t * step)) | sign
+            return bits.astype(np.uint32).view(np.float32)
+
         cells = slice(half * _CELLS, (half + 1) * _CELLS)
         for c in range(3):
-            ends = _curve_all(starts, c, tf, cdl).astype(np.float64)
-            middle = _curve_all(mids, c, tf, cdl).astype(np.float64)
-            tables[c, cells, 0] = ends[:-1]
-            tables[c, cells, 1] = ends[1:] - ends[:-1]
-            with np.errstate(invalid="ignore"):
-                tables[c, cells, 1][np.abs(middle - (ends[:-1] + ends[1:]) / 2) > tolerance] = np.nan
+            ends = _curve_all(at(0, True), c, tf, cdl).astype(np.float64)
+            f0, f1 = ends[:-1], ends[1:]
+            fm = _curve_all(at(0.5), c, tf, cdl).astype(np.float64)
+            bad = np.zeros(_CELLS, bool)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN cells end up NaN
+                coef = np.stack([f0, 4 * fm - 3 * f0 - f1, 2 * f1 - 4 * fm + 2 * f0], -1).astype(np.float32)
+                for t in (0.5,) + _CHECKS:
+                    exact = _curve_all(at(t), c, tf, cdl).astype(np.float64)
+                    t32 = np.float32(t)
+                    fit = coef[:, 0] + t32 * (coef[:, 1] + t32 * coef[:, 2])
+                    err = np.abs(fit.astype(np.float64) - exact)
+                    bad |= ~(err <= np.maximum(tolerance, np.spacing(np.abs(exact).astype(np.float32))))
+            coef[bad, 0] = np.nan
+            tables[c, cells, :3] = coef
     return tables
 
 
@@ -126,12 +146,12 @@ def _cell_index(x):
 @nb.njit(inline="always", cache=True)
 def curve(x, c, tables, tf, cdl):
     """Channel c's curve through `tables` (from curve_tables), exact outside the table's range.
-    The scalar form of what `_curve8` does 8 values at a time (which fuses the last
-    multiply-add into one FMA)."""
+    The scalar form of what `_curve8` does 8 values at a time (which fuses the multiply-adds)."""
     i, bits = _cell_index(x)
-    rise = tables[c, i, 1]
-    if not np.isnan(rise):
-        return tables[c, i, 0] + np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC * rise
+    t = np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC
+    v = tables[c, i, 0] + t * (tables[c, i, 1] + t * tables[c, i, 2])
+    if not np.isnan(v):
+        return v
     return curve_exact(x, c, tf, cdl)
 
 
@@ -218,6 +238,20 @@ def _splat(builder, v, n):
     return builder.shuffle_vector(vec, vec, _mask([0] * n))
 
 
+def _transpose_lanes(builder, rows):
+    """In-lane 4x4 transpose of four 8-float vectors (each 128-bit half transposed on its own,
+    as _MM_TRANSPOSE4_PS does): out[i] = (rows[0][i], rows[1][i], rows[2][i], rows[3][i] |
+    rows[0][4+i], ...). Spelled as unpack-lo/hi steps so LLVM emits unpcklps/unpckhps."""
+    lo, hi = _mask([0, 8, 1, 9, 4, 12, 5, 13]), _mask([2, 10, 3, 11, 6, 14, 7, 15])
+    t0 = builder.shuffle_vector(rows[0], rows[1], lo)
+    t1 = builder.shuffle_vector(rows[0], rows[1], hi)
+    t2 = builder.shuffle_vector(rows[2], rows[3], lo)
+    t3 = builder.shuffle_vector(rows[2], rows[3], hi)
+    lo2, hi2 = _mask([0, 1, 8, 9, 4, 5, 12, 13]), _mask([2, 3, 10, 11, 6, 7, 14, 15])
+    return (builder.shuffle_vector(t0, t2, lo2), builder.shuffle_vector(t0, t2, hi2),
+            builder.shuffle_vector(t1, t3, lo2), builder.shuffle_vector(t1, t3, hi2))
+
+
 def _plane_ok(*planes):
     return all(isinstance(p, types.Array) and p.ndim == 1 and p.layout == "C" for p in planes)
 
@@ -268,12 +302,13 @@ def _store3(typingctx, a, base, r, g, b, j):
 
 @intrinsic
 def _curve8(typingctx, x, tables, off, y, j):
-    """y[j:j+8] = the curve of x[j:j+8] through the (value, rise) pairs at element `off` of
+    """y[j:j+8] = the curve of x[j:j+8] through the quadratic cells at element `off` of
     `tables` (one channel of `curve_tables`); returns a bit mask of the lanes that came out NaN
     (the exact curve is needed there).
 
-    Same arithmetic as `curve`: cell = ((bits & 0x7fffffff) >> 13) - base (+ cells if negative),
-    the sentinel when outside; value + fraction * rise as one FMA.
+    Same arithmetic as `curve`: cell = ((bits & 0x7fffffff) >> shift) - base (+ cells if
+    negative), the sentinel when outside; t = the bits below the cell's, scaled to [0, 1);
+    a + t (b + t c) as two FMAs. Each cell's four floats are one 16-byte load.
     """
     if not (_plane_ok(x, y) and isinstance(tables, types.Array) and tables.layout == "C"):
         return None
@@ -294,14 +329,15 @@ def _curve8(typingctx, x, tables, off, y, j):
         frac = builder.fmul(builder.sitofp(builder.and_(bits, _splat(builder, ir.Constant(_I32, (1 << _SHIFT) - 1), 8)), f32v),
                             _splat(builder, ir.Constant(_F32, float(_FRAC)), 8))
         tptr = builder.gep(_data(context, builder, sig.args[1], t_), [off_])
-        pairs = []
-        for k in range(_LANES):
-            ck = builder.sext(builder.extract_element(cell, ir.Constant(_I32, k)), _I64)
-            pairs.append(builder.load(_vptr(builder, tptr, builder.shl(ck, ir.Constant(_I64, 1)), _vec(_F32, 2)), align=4))
-        both = _concat(builder, pairs)
-        value = builder.shuffle_vector(both, both, _mask(range(0, 16, 2)))
-        rise = builder.shuffle_vector(both, both, _mask(range(1, 16, 2)))
-        out = _fma(builder, frac, rise, value)
+        rows = []
+        for k in range(4):  # cells k and k + 4 share a register, then an in-lane transpose
+            halves = []
+            for lane in (k, k + 4):
+                ck = builder.zext(builder.extract_element(cell, ir.Constant(_I32, lane)), _I64)
+                halves.append(builder.load(_vptr(builder, tptr, builder.shl(ck, ir.Constant(_I64, 2)), _vec(_F32, 4)), align=4))
+            rows.append(builder.shuffle_vector(halves[0], halves[1], _mask(range(8))))
+        coef = _transpose_lanes(builder, rows)
+        out = _fma(builder, frac, _fma(builder, frac, coef[2], coef[1]), coef[0])
         builder.store(out, _vptr(builder, _data(context, builder, sig.args[3], y_), j_, f32v), align=1)
         nan = builder.fcmp_unordered("uno", out, out)
         return builder.zext(builder.bitcast(nan, ir.IntType(8)), _I64)
@@ -325,27 +361,28 @@ def _tetra8(typingctx, flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j):
         tab = _data(context, builder, sig.args[0], args[0])
         corners = [builder.load(_vptr(builder, _data(context, builder, sig.args[2 + t], args[2 + t]), j_, i8v), align=1)
                    for t in range(3)]
-        corners.append(builder.add(corners[0], _splat(builder, builder.trunc(args[1], _I32), _LANES)))
         weights = [builder.load(_vptr(builder, _data(context, builder, sig.args[5 + t], args[5 + t]), j_, f8), align=1)
                    for t in range(4)]
+        f8m = _vec(_F32)
         acc = []
-        for k in range(_LANES):
-            lane = ir.Constant(_I32, k)
+        for k in range(_LANES // 2):  # pixels k and k + 4 share a register: k low, k + 4 high
             total = None
             for t in range(4):
-                at = builder.sext(builder.extract_element(corners[t], lane), _I64)
+                halves = []
+                for lane in (k, k + 4):
+                    at = builder.zext(builder.extract_element(corners[0 if t == 3 else t], ir.Constant(_I32, lane)), _I64)
+                    if t == 3:  # c111 = c000 + diag, loaded from one float earlier
+                        at = builder.add(at, builder.sub(args[1], ir.Constant(_I64, 1)))
+                    halves.append(builder.load(_vptr(builder, tab, at, f4), align=4))
+                v = builder.shuffle_vector(halves[0], halves[1], _mask(range(8)))
                 if t == 3:
-                    at = builder.sub(at, ir.Constant(_I64, 1))
-                v = builder.load(_vptr(builder, tab, at, f4), align=4)
-                if t == 3:
-                    v = builder.shuffle_vector(v, v, _mask([1, 2, 3, 0]))
-                w = _splat(builder, builder.extract_element(weights[t], lane), 4)
+                    v = builder.shuffle_vector(v, v, _mask([1, 2, 3, 0, 5, 6, 7, 4]))
+                w = builder.shuffle_vector(weights[t], weights[t], _mask([k] * 4 + [k + 4] * 4))
                 total = builder.fmul(w, v) if total is None else _fma(builder, w, v, total)
             acc.append(total)
-        allv = _concat(builder, acc)  # 32 floats: pixel k's rgb at 4k .. 4k+2
+        planes = _transpose_lanes(builder, acc)
         for c in range(3):
-            plane = builder.shuffle_vector(allv, allv, _mask(range(c, 32, 4)))
-            builder.store(plane, _vptr(builder, _data(context, builder, sig.args[9 + c], args[9 + c]), j_, f8), align=1)
+            builder.store(planes[c], _vptr(builder, _data(context, builder, sig.args[9 + c], args[9 + c]), j_, f8), align=1)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -442,7 +479,7 @@ def _curve_plane(x, tables, c, y, masks, nv, n, tf, cdl):
     NaN (outside its range, a kink, a NaN input) take the exact curve. The fix-up is a call
     after the vector loop, not inside it: a call in the loop costs more than the fix-ups do
     (vector registers do not survive calls)."""
-    off = c * (2 * _ROW)
+    off = c * (4 * _ROW)
     anybad = 0
     for j in range(0, nv, _LANES):
         bad = _curve8(x, tables, off, y, j)
@@ -503,90 +540,96 @@ def _tetra_setup(r, g, b, nv, n, lo, scale, c0, c1, c2, w0, w1, w2, w3):
         w3[j] = f3
 
 
-@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def finish(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
-    """Rows y0..y1 of the (H, W, 3) float32 `src`, through colour, grade and quantisation, into
-    `dst` from row dst_y0. Each row goes through L1-resident planar chunks one stage at a time
-    (see the module docstring)."""
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _finish_rows(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
+    """`finish` on rows y0..y1 in this thread: its own planes, every stage over each chunk.
+    A function of its own rather than the body of the prange loop, which numba compiles into
+    slower code for these loops."""
     w = src.shape[1]
-    rows = y1 - y0
     curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
     cube_on = lut[4]
     tetra = lut[9]
     flat = lut[5]
     n = lut[6]
     diag = 3 * (n * n + n + 1)  # flat offset from a cell's c000 to its c111
-    nblocks = (rows + 3) // 4
-    for blk in nb.prange(nblocks):
-        r = np.empty(_CHUNK, np.float32)
-        g = np.empty(_CHUNK, np.float32)
-        b = np.empty(_CHUNK, np.float32)
-        cr = np.empty(_CHUNK, np.float32)
-        cg = np.empty(_CHUNK, np.float32)
-        cb = np.empty(_CHUNK, np.float32)
-        c0 = np.empty(_CHUNK, np.int32)
-        c1 = np.empty(_CHUNK, np.int32)
-        c2 = np.empty(_CHUNK, np.int32)
-        w0 = np.empty(_CHUNK, np.float32)
-        w1 = np.empty(_CHUNK, np.float32)
-        w2 = np.empty(_CHUNK, np.float32)
-        w3 = np.empty(_CHUNK, np.float32)
-        qr = np.empty(_CHUNK, dst.dtype)
-        qg = np.empty(_CHUNK, dst.dtype)
-        qb = np.empty(_CHUNK, dst.dtype)
-        masks = np.empty(_CHUNK // _LANES, np.uint8)
-        for y in range(y0 + 4 * blk, min(y1, y0 + 4 * blk + 4)):
-            oy = dst_y0 + y - y0
-            for x0 in range(0, w, _CHUNK):
-                cnt = min(_CHUNK, w - x0)
-                nv = (cnt + _LANES - 1) // _LANES * _LANES
-                _load_chunk(src, y, x0, cnt, r, g, b)
-                _matrix_planes(m, r, g, b, nv)
-                if curves_on:
-                    for c in range(3):
-                        _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
-                                     cr if c == 0 else (cg if c == 1 else cb), masks, nv, cnt, tf, cdl)
-                    pr, pg, pb = cr, cg, cb
+    r = np.empty(_CHUNK, np.float32)
+    g = np.empty(_CHUNK, np.float32)
+    b = np.empty(_CHUNK, np.float32)
+    cr = np.empty(_CHUNK, np.float32)
+    cg = np.empty(_CHUNK, np.float32)
+    cb = np.empty(_CHUNK, np.float32)
+    c0 = np.empty(_CHUNK, np.int32)
+    c1 = np.empty(_CHUNK, np.int32)
+    c2 = np.empty(_CHUNK, np.int32)
+    w0 = np.empty(_CHUNK, np.float32)
+    w1 = np.empty(_CHUNK, np.float32)
+    w2 = np.empty(_CHUNK, np.float32)
+    w3 = np.empty(_CHUNK, np.float32)
+    qr = np.empty(_CHUNK, dst.dtype)
+    qg = np.empty(_CHUNK, dst.dtype)
+    qb = np.empty(_CHUNK, dst.dtype)
+    masks = np.empty(_CHUNK // _LANES, np.uint8)
+    for y in range(y0, y1):
+        oy = dst_y0 + y - y0
+        for x0 in range(0, w, _CHUNK):
+            cnt = min(_CHUNK, w - x0)
+            nv = (cnt + _LANES - 1) // _LANES * _LANES
+            _load_chunk(src, y, x0, cnt, r, g, b)
+            _matrix_planes(m, r, g, b, nv)
+            if curves_on:
+                for c in range(3):
+                    _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
+                                 cr if c == 0 else (cg if c == 1 else cb), masks, nv, cnt, tf, cdl)
+                pr, pg, pb = cr, cg, cb
+            else:
+                pr, pg, pb = r, g, b
+            if cdl[0]:
+                sat = cdl[4]
+                clamp = cdl[5]
+                for j in range(nv):
+                    pr[j], pg[j], pb[j] = cdl_saturation(pr[j], pg[j], pb[j], sat, clamp)
+            if lut[0]:
+                for j in range(nv):
+                    pr[j] = lut1d_value(pr[j], lut[1], 0, lut[2][0], lut[3][0])
+                    pg[j] = lut1d_value(pg[j], lut[1], 1, lut[2][1], lut[3][1])
+                    pb[j] = lut1d_value(pb[j], lut[1], 2, lut[2][2], lut[3][2])
+            if cube_on:
+                if tetra and n <= _FLOAT_OFFSETS_MAX_N:
+                    _tetra_setup(pr, pg, pb, nv, n, lut[7], lut[8], c0, c1, c2, w0, w1, w2, w3)
+                    for j in range(0, nv, _LANES):
+                        _tetra8(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
+                elif tetra:
+                    for j in range(nv):
+                        r[j], g[j], b[j] = lut3d_tetrahedral(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
                 else:
-                    pr, pg, pb = r, g, b
-                if cdl[0]:
-                    sat = cdl[4]
-                    clamp = cdl[5]
                     for j in range(nv):
-                        pr[j], pg[j], pb[j] = cdl_saturation(pr[j], pg[j], pb[j], sat, clamp)
-                if lut[0]:
-                    for j in range(nv):
-                        pr[j] = lut1d_value(pr[j], lut[1], 0, lut[2][0], lut[3][0])
-                        pg[j] = lut1d_value(pg[j], lut[1], 1, lut[2][1], lut[3][1])
-                        pb[j] = lut1d_value(pb[j], lut[1], 2, lut[2][2], lut[3][2])
-                if cube_on:
-                    if tetra and n <= _FLOAT_OFFSETS_MAX_N:
-                        _tetra_setup(pr, pg, pb, nv, n, lut[7], lut[8], c0, c1, c2, w0, w1, w2, w3)
-                        for j in range(0, nv, _LANES):
-                            _tetra8(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
-                    elif tetra:
-                        for j in range(nv):
-                            r[j], g[j], b[j] = lut3d_tetrahedral(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
-                    else:
-                        for j in range(nv):
-                            r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
-                    pr, pg, pb = r, g, b
-                if quantise == 0:
-                    for j in range(nv):
-                        qr[j] = pr[j]
-                        qg[j] = pg[j]
-                        qb[j] = pb[j]
-                else:
-                    z = np.float32(0.0)
-                    one = np.float32(1.0)
-                    half = np.float32(0.5)
-                    q = np.float32(quantise)
-                    for j in range(nv):
-                        vr = pr[j]
-                        vg = pg[j]
-                        vb = pb[j]
-                        qr[j] = np.floor(min(vr if vr > z else z, one) * q + half)
-                        qg[j] = np.floor(min(vg if vg > z else z, one) * q + half)
-                        qb[j] = np.floor(min(vb if vb > z else z, one) * q + half)
+                        r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
+                pr, pg, pb = r, g, b
+            if quantise == 0:
+                _store_chunk(dst, oy, x0, cnt, pr, pg, pb)
+            else:
+                z = np.float32(0.0)
+                one = np.float32(1.0)
+                half = np.float32(0.5)
+                q = np.float32(quantise)
+                for j in range(nv):
+                    vr = pr[j]
+                    vg = pg[j]
+                    vb = pb[j]
+                    qr[j] = np.floor(min(vr if vr > z else z, one) * q + half)
+                    qg[j] = np.floor(min(vg if vg > z else z, one) * q + half)
+                    qb[j] = np.floor(min(vb if vb > z else z, one) * q + half)
                 _store_chunk(dst, oy, x0, cnt, qr, qg, qb)
+
+
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+def finish(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
+    """Rows y0..y1 of the (H, W, 3) float32 `src`, through colour, grade and quantisation, into
+    `dst` from row dst_y0. Each row goes through L1-resident planar chunks one stage at a time
+    (see the module docstring); blocks of `_BLOCK_ROWS` rows run in parallel."""
+    nblocks = (y1 - y0 + _BLOCK_ROWS - 1) // _BLOCK_ROWS
+    for blk in nb.prange(nblocks):
+        ya = y0 + blk * _BLOCK_ROWS
+        yb = min(y1, ya + _BLOCK_ROWS)
+        _finish_rows(src, ya, yb, dst, dst_y0 + ya - y0, m, tf, tables, cdl, lut, quantise)
     return dst
