@@ -1,10 +1,19 @@
-"""Shared pieces of the demosaic kernels: input checks, CFA layout, mirrored row strips, bands.
+"""Shared pieces of the demosaic kernels: input checks, output buffers, mirrored row strips,
+bands, and the per-site tiles of the fast kernels.
 
 Every algorithm runs on the mosaic extended by mirroring about the edge pixels (numpy's
 "reflect", scipy's "mirror": ... m[2], m[1], m[0], m[1], m[2] ...). That keeps the CFA phase
 of the extension, so borders get the same treatment as the interior and are never dark.
-Work is scheduled as one band of rows per thread, processed in strips of `STRIP` rows whose
-padded copy (and each algorithm's intermediate planes) stays in cache.
+
+Compilation: helpers here are plain `@nb.njit` functions, not `inline="always"`. Numba links
+them into each caller and LLVM inlines them there (the generated loops are the same), while
+numba's own IR-level inlining re-runs type inference at every call site: with the hundreds of
+small plane reads of RCD and Menon that made a cold compile take minutes. No driver takes a
+jitted function as an argument: numba cannot cache a kernel that does (it recompiles it in
+every process), so the shared drivers are split around the per-algorithm part instead
+(`load_tile_n` / `store_tile_n`) or select it by a constant (`_linear`).
+Numba's cache is keyed by each cached function's own source file: after editing a helper here,
+clear the callers' caches (`__pycache__`) too.
 """
 import numba as nb
 import numpy as np
@@ -27,19 +36,28 @@ def prepare(mosaic, pattern: str) -> tuple[np.ndarray, int, int]:
     return np.ascontiguousarray(m, dtype=np.float32), int(ry), int(rx)
 
 
-def buffers(m: np.ndarray, planes: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (H, W, 3) output and per-thread scratch of `planes` padded strip planes.
+def output(m: np.ndarray, out=None) -> np.ndarray:
+    """The (H, W, 3) float32 output: `out` if given (checked), else a new array.
 
-    Allocated by numpy, whose large allocations use transparent huge pages: far fewer page
-    faults than numba's allocator, which costs ~10x the compute on a fresh 4K frame.
+    numpy's large allocations use transparent huge pages: far fewer page faults than numba's
+    allocator. A caller that keeps `out` between frames skips the page faults altogether
+    (~10 ms on a fresh UHD frame).
     """
     h, w = m.shape
-    out = np.empty((h, w, 3), np.float32)
-    scratch = np.empty((nb.get_num_threads(), planes, STRIP + 2 * pad, w + 2 * pad), np.float32)
-    return out, scratch
+    if out is None:
+        return np.empty((h, w, 3), np.float32)
+    if out.shape != (h, w, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {(h, w, 3)}; "
+                         f"got {out.dtype} {out.shape}")
+    return out
 
 
-@nb.njit(inline="always")
+def strip_scratch(m: np.ndarray, pad: int) -> np.ndarray:
+    """Per-thread padded strip buffers for `strip_rows`."""
+    return np.empty((nb.get_num_threads(), STRIP + 2 * pad, m.shape[1] + 2 * pad), np.float32)
+
+
+@nb.njit(cache=True, error_model="numpy")
 def mirror(i, n):
     """Index i folded into [0, n) by mirroring about the edge pixels; keeps i's parity."""
     if n == 1:
@@ -66,12 +84,13 @@ def load_strip(m, y0, pad, buf):
             row[j] = src[mirror(j - pad, w)]
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def band(h, chunk, chunks):
     """Rows [start, stop) of one thread's band; starts are even so strips keep the CFA phase."""
     start = (h * chunk // chunks) & ~1
     stop = h if chunk == chunks - 1 else (h * (chunk + 1) // chunks) & ~1
     return start, stop
+
 
 # --- Per-site tiles ----------------------------------------------------------------------------
 # The fast kernels (RCD, Menon 2007) work on tiles of the mosaic split into two half-resolution
@@ -89,14 +108,14 @@ def band(h, chunk, chunks):
 U = nb.uint64
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def site_offset(s, p, di, dj):
     """(plane type, column-index offset) of the pixel at (di, dj) from a site of type s
     (0: X, 1: G) whose column parity is p: the type flips with the parity of di + dj."""
     return (s + di + dj) & 1, (p + dj) >> 1
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def krange(jlo, jhi, p):
     """Plane indices k whose full-resolution column 2k + p lies in [jlo, jhi)."""
     return (jlo - p + 1) >> 1, (jhi - p + 1) >> 1
@@ -195,19 +214,49 @@ def store_tile(t, out, y0, x0, th, tw, sx, pad, rgb_x, rgb_g, stride):
             store_pixel(t, o, xb + jhi - 1, i, jhi - 1, rgb_x, rgb_g, stride)
 
 
-def tile_buffers(m: np.ndarray, planes: int, plane_size: int, out=None) -> tuple[np.ndarray, np.ndarray]:
-    """The (H, W, 3) output (`out` if given, checked) and per-thread flat tile scratch."""
-    h, w = m.shape
-    if out is None:
-        out = np.empty((h, w, 3), np.float32)
-    elif out.shape != (h, w, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float32 array of shape {(h, w, 3)}; "
-                         f"got {out.dtype} {out.shape}")
-    scratch = np.empty((nb.get_num_threads(), planes * plane_size), np.float32)
-    return out, scratch
+@nb.njit(cache=True, error_model="numpy")
+def at(t, stride, px, pg, s, p, i, k, di, dj):
+    """The full-resolution plane stored as px at X sites and pg at G sites (offsets into t, rows
+    `stride` apart), at (di, dj) from the site of type s (0: X, 1: G) at (i, k) whose column
+    parity is p. With constant s, p, di, dj (as every caller has) this is one load."""
+    odd, dk = site_offset(s, p, di, dj)
+    return t[U((pg if odd else px) + (i + di) * stride + k + dk)]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def put(t, stride, plane, i, k, v):
+    t[U(plane + i * stride + k)] = v
+
+
+@nb.njit(cache=True, error_model="numpy")
+def tile_count(h, w, th, tw):
+    return ((h + th - 1) // th) * ((w + tw - 1) // tw)
 
 
 @nb.njit(inline="always")
+def load_tile_n(m, n, sx, t, geometry):
+    """Load tile n of the frame into t: geometry = (TH, TW, PAD, S, CX, CG, rgb_x, rgb_g), the
+    tile size, margin, plane row stride, the mosaic's plane offsets and the (r, g, b) result
+    planes at X and G sites. Returns the tile's (y0, x0, rows, cols)."""
+    th_, tw_, pad, stride, cx, cg, _, _ = geometry
+    y0, x0, th, tw = tile_of(n, m.shape[0], m.shape[1], th_, tw_)
+    load_tile(m, y0, x0, th, tw, sx, pad, t, cx, cg, stride)
+    return y0, x0, th, tw
+
+
+@nb.njit(inline="always")
+def store_tile_n(t, out, y0, x0, th, tw, sx, geometry):
+    """Store the tile loaded by `load_tile_n` from its result planes."""
+    _, _, pad, stride, _, _, rgb_x, rgb_g = geometry
+    store_tile(t, out, y0, x0, th, tw, sx, pad, rgb_x, rgb_g, stride)
+
+
+def tile_scratch(planes: int, plane_size: int) -> np.ndarray:
+    """Per-thread flat tile scratch of `planes` planes."""
+    return np.empty((nb.get_num_threads(), planes * plane_size), np.float32)
+
+
+@nb.njit(cache=True, error_model="numpy")
 def tile_of(n, h, w, th, tw):
     """(y0, x0, rows, cols) of tile n of the frame cut in th x tw tiles, row-major."""
     ncols = (w + tw - 1) // tw

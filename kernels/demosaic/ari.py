@@ -70,7 +70,7 @@ running sums' dependency chains overlap.
 import numba as nb
 import numpy as np
 
-from kernels.demosaic._common import mirror, prepare
+from kernels.demosaic._common import mirror, output, prepare
 
 SCALE = np.float32(255.0)
 EPS = 1e-10  # guided-filter regulariser (in 255^2 units, as the reference)
@@ -570,15 +570,18 @@ def _rb_finish(q, m, cy, cx, out, ch):
 RB_RADII = (8, 16)  # windows of both sizes, weighted together (see the module docstring)
 
 
-def ari(mosaic, pattern: str) -> np.ndarray:
+def ari(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
     """Demosaic an (H, W) float32 Bayer mosaic to (H, W, 3) float32 RGB with adaptive residual
-    interpolation (green) and minimized-Laplacian residual interpolation (red, blue)."""
+    interpolation (green) and minimized-Laplacian residual interpolation (red, blue).
+
+    `out`, if given, is a C-contiguous (H, W, 3) float32 array to write into (and return).
+    """
     m, ry, rx = prepare(mosaic, pattern)
+    out = output(m, out)
     m = m * SCALE
     g = ari_green(m, ry, rx)
     h, w = m.shape
     nchunk = max(1, min(h, 4 * nb.get_num_threads()))
-    out = np.empty((h, w, 3), np.float32)
     out[:, :, 1] = g / SCALE
     ab1 = np.empty((3, h, w), np.float32)
     ab2 = np.empty((3, h, w), np.float32)

@@ -8,17 +8,12 @@ demosaicing of Bayer-patterned color images", Proc. IEEE ICASSP 2004, vol. 3, pp
 import numba as nb
 import numpy as np
 
-from kernels.demosaic._common import STRIP, band, buffers, load_strip, prepare
-
-PAD = 2
+from kernels.demosaic._common import output, prepare, strip_scratch
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def pixel(b, i, j, on_rb):
-    """(h, g, v) at b[i, j], laid out as in `bilinear.pixel`.
-
-    Both cases are computed and one selected so that a row loop vectorises.
-    """
+    """(h, g, v) at b[i, j], laid out as in `bilinear.pixel`."""
     c = b[i, j]
     h1 = b[i, j - 1] + b[i, j + 1]
     v1 = b[i - 1, j] + b[i + 1, j]
@@ -36,33 +31,14 @@ def pixel(b, i, j, on_rb):
     return h, c, v
 
 
-@nb.njit(inline="always")
-def row(b, i, out_row, w, c0, red_row):
-    """Demosaic buffer row i of the padded strip b into out_row (arguments as `bilinear.row`)."""
-    for x in range(w):
-        h, g, v = pixel(b, i, x + PAD, ((x ^ c0) & 1) == 0)
-        out_row[3 * x] = h if red_row else v
-        out_row[3 * x + 1] = g
-        out_row[3 * x + 2] = v if red_row else h
+def malvar2004(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Demosaic an (H, W) float32 Bayer mosaic to (H, W, 3) float32 RGB with Malvar et al. 2004.
 
-
-@nb.njit(parallel=True, cache=True, error_model="numpy")
-def _malvar(m, ry, rx, out, scratch):
-    h, w = m.shape
-    chunks = scratch.shape[0]
-    for chunk in nb.prange(chunks):
-        start, stop = band(h, chunk, chunks)
-        buf = scratch[chunk, 0]
-        for y0 in range(start, stop, STRIP):
-            load_strip(m, y0, PAD, buf)
-            for y in range(y0, min(y0 + STRIP, stop)):
-                red_row = (y & 1) == ry
-                row(buf, y - y0 + PAD, out[y].reshape(3 * w), w, rx if red_row else 1 - rx, red_row)
-
-
-def malvar2004(mosaic, pattern: str) -> np.ndarray:
-    """Demosaic an (H, W) float32 Bayer mosaic to (H, W, 3) float32 RGB with Malvar et al. 2004."""
+    `out`, if given, is a C-contiguous (H, W, 3) float32 array to write into (and return).
+    """
     m, ry, rx = prepare(mosaic, pattern)
-    out, scratch = buffers(m, 1, PAD)
-    _malvar(m, ry, rx, out, scratch)
+    out = output(m, out)
+    from kernels.demosaic._linear import MALVAR, PAD, linear  # the driver imports this module
+
+    linear(m, ry, rx, out, strip_scratch(m, PAD), MALVAR)
     return out

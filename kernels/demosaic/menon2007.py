@@ -16,7 +16,8 @@ step is a unit-stride loop over only the sites it computes and only the margin l
 import numba as nb
 import numpy as np
 
-from kernels.demosaic._common import U, krange, load_tile, prepare, site_offset, store_tile, tile_buffers, tile_of
+from kernels.demosaic._common import at as _at, krange, output, prepare, put as _put, load_tile_n, store_tile_n, tile_count
+from kernels.demosaic._common import tile_scratch
 
 CHUNK = 2  # tiles a thread takes at a time
 TH, TW = 64, 256  # output rows and columns of a tile
@@ -27,32 +28,31 @@ PL = (TH + 2 * PAD) * S  # plane size
 CX, CG, GHX, GVX, CHX, CVX, GX, MX, RG, BG = [n * PL for n in range(10)]
 NPLANES = 10
 G2X, RX, BX = GHX, GVX, CHX  # refined green, red and blue at X sites, once the direction is chosen
+GEOMETRY = (TH, TW, PAD, S, CX, CG, (RX, G2X, BX), (RG, CG, BG))
 
 HALF = np.float32(0.5)
 QUARTER = np.float32(0.25)
 THIRD = np.float32(1.0 / 3.0)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def at(t, px, pg, s, p, i, k, di, dj):
-    """The full-resolution plane stored as px at X sites and pg at G sites, at (di, dj) from
-    the site of type s (0: X, 1: G) at (i, k) whose column parity is p."""
-    odd, dk = site_offset(s, p, di, dj)
-    return t[U((pg if odd else px) + (i + di) * S + k + dk)]
+    """The plane stored as px at X sites and pg at G sites, at (di, dj) from the site (s, p, i, k)."""
+    return _at(t, S, px, pg, s, p, i, k, di, dj)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def put(t, plane, i, k, v):
-    t[U(plane + i * S + k)] = v
+    _put(t, S, plane, i, k, v)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def directional_green(c, n1, p1, n2, p2):
     """Green at a red/blue sample c from one line: neighbours n1, p1 (green) and n2, p2 (own colour)."""
     return (n1 + p1) * HALF + (c + c - (n2 + p2)) * QUARTER
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def gradient(t, d, p, i, k, di, dj):
     """Menon's classifier along (di, dj) (rows: (0, 1), columns: (1, 0)): colour-difference
     gradients of plane d (X sites) summed over a 5x5 window."""
@@ -70,7 +70,7 @@ def gradient(t, d, p, i, k, di, dj):
     return np.float32(3) * centre + far + near
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def along(t, a, b, s, p, i, k, di, dj):
     """Mean of A - B over the two neighbours at -(di, dj) and +(di, dj); A and B are (X, G)
     plane pairs."""
@@ -78,7 +78,7 @@ def along(t, a, b, s, p, i, k, di, dj):
             + (at(t, a[0], a[1], s, p, i, k, di, dj) - at(t, b[0], b[1], s, p, i, k, di, dj))) * HALF
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def mean3(t, a, b, s, p, i, k, di, dj):
     """Mean of A - B over the site and its two neighbours at -(di, dj) and +(di, dj)."""
     return ((at(t, a[0], a[1], s, p, i, k, 0, 0) - at(t, b[0], b[1], s, p, i, k, 0, 0))
@@ -120,35 +120,59 @@ def _decide_row(t, i, p, jlo, jhi):
 
 @nb.njit(inline="always")
 def _at_green_row(t, i, p, jlo, jhi, red_row, gx):
+    if red_row:
+        _at_green_loop(t, i, p, jlo, jhi, gx, RG, BG)
+    else:
+        _at_green_loop(t, i, p, jlo, jhi, gx, BG, RG)
+
+
+@nb.njit(inline="always")
+def _at_green_loop(t, i, p, jlo, jhi, gx, hplane, vplane):
+    """Red/blue along the row into hplane, along the column into vplane (planes, not a flag:
+    a select on a flag inlined from a caller stops the vectoriser)."""
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
         g = at(t, CG, CG, 1, p, i, k, 0, 0)
         h = g + along(t, (CX, CG), (gx, CG), 1, p, i, k, 0, 1)
         v = g + along(t, (CX, CG), (gx, CG), 1, p, i, k, 1, 0)
-        put(t, RG, i, k, h if red_row else v)
-        put(t, BG, i, k, v if red_row else h)
+        put(t, hplane, i, k, h)
+        put(t, vplane, i, k, v)
 
 
 # 4. The other colour at X sites, along the chosen direction.
 
 @nb.njit(inline="always")
 def _other_row(t, i, p, jlo, jhi, red_row):
-    other, own = ((BG, BG), (RG, RG)) if red_row else ((RG, RG), (BG, BG))
+    if red_row:
+        _other_loop(t, i, p, jlo, jhi, (BG, BG), (RG, RG), RX, BX)
+    else:
+        _other_loop(t, i, p, jlo, jhi, (RG, RG), (BG, BG), BX, RX)
+
+
+@nb.njit(inline="always")
+def _other_loop(t, i, p, jlo, jhi, other, own, own_x, other_x):
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
         c = at(t, CX, CX, 0, p, i, k, 0, 0)
         h = along(t, other, own, 0, p, i, k, 0, 1)
         v = along(t, other, own, 0, p, i, k, 1, 0)
         o = c + (h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v)
-        put(t, RX, i, k, c if red_row else o)
-        put(t, BX, i, k, o if red_row else c)
+        put(t, own_x, i, k, c)
+        put(t, other_x, i, k, o)
 
 
 # 5. Refining: green at X sites from the low-passed own colour minus green.
 
 @nb.njit(inline="always")
 def _refine_green_row(t, i, p, jlo, jhi, red_row):
-    own = (CX, RG) if red_row else (CX, BG)
+    if red_row:
+        _refine_green_loop(t, i, p, jlo, jhi, (CX, RG))
+    else:
+        _refine_green_loop(t, i, p, jlo, jhi, (CX, BG))
+
+
+@nb.njit(inline="always")
+def _refine_green_loop(t, i, p, jlo, jhi, own):
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
         c = at(t, CX, CX, 0, p, i, k, 0, 0)
@@ -161,16 +185,21 @@ def _refine_green_row(t, i, p, jlo, jhi, red_row):
 
 @nb.njit(inline="always")
 def _refine_other_row(t, i, p, jlo, jhi, red_row):
+    if red_row:
+        _refine_other_loop(t, i, p, jlo, jhi, BX, np.float32(-1))  # blue = red - (red - blue)
+    else:
+        _refine_other_loop(t, i, p, jlo, jhi, RX, np.float32(1))
+
+
+@nb.njit(inline="always")
+def _refine_other_loop(t, i, p, jlo, jhi, dst, sign):
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
         c = at(t, CX, CX, 0, p, i, k, 0, 0)
         h = mean3(t, (RX, RG), (BX, BG), 0, p, i, k, 0, 1)
         v = mean3(t, (RX, RG), (BX, BG), 0, p, i, k, 1, 0)
         d = h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v
-        if red_row:
-            put(t, BX, i, k, c - d)
-        else:
-            put(t, RX, i, k, c + d)
+        put(t, dst, i, k, c + sign * d)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -281,30 +310,27 @@ def _step7(t, th, tw, sx, ry):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _load(m, y0, x0, th, tw, sx, t):
-    load_tile(m, y0, x0, th, tw, sx, PAD, t, CX, CG, S)
+def _steps(t, th, tw, sx, ry):
+    _step1(t, th, tw, sx, ry)
+    _step2(t, th, tw, sx, ry)
+    _step3(t, th, tw, sx, ry)
+    _step4(t, th, tw, sx, ry)
+    _step5(t, th, tw, sx, ry)
+    _step6(t, th, tw, sx, ry)
+    _step7(t, th, tw, sx, ry)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _store(t, out, y0, x0, th, tw, sx):
-    store_tile(t, out, y0, x0, th, tw, sx, PAD, (RX, G2X, BX), (RG, CG, BG), S)
+def _tile(m, n, ry, sx, out, t):
+    y0, x0, th, tw = load_tile_n(m, n, sx, t, GEOMETRY)
+    _steps(t, th, tw, sx, ry)
+    store_tile_n(t, out, y0, x0, th, tw, sx, GEOMETRY)
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _menon(m, ry, sx, out, scratch):
-    h, w = m.shape
-    for n in nb.prange(((h + TH - 1) // TH) * ((w + TW - 1) // TW)):
-        t = scratch[nb.get_thread_id()]
-        y0, x0, th, tw = tile_of(n, h, w, TH, TW)
-        _load(m, y0, x0, th, tw, sx, t)
-        _step1(t, th, tw, sx, ry)
-        _step2(t, th, tw, sx, ry)
-        _step3(t, th, tw, sx, ry)
-        _step4(t, th, tw, sx, ry)
-        _step5(t, th, tw, sx, ry)
-        _step6(t, th, tw, sx, ry)
-        _step7(t, th, tw, sx, ry)
-        _store(t, out, y0, x0, th, tw, sx)
+    for n in nb.prange(tile_count(m.shape[0], m.shape[1], TH, TW)):
+        _tile(m, n, ry, sx, out, scratch[nb.get_thread_id()])
 
 
 def menon2007(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -313,7 +339,7 @@ def menon2007(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray
     `out`, if given, is a C-contiguous (H, W, 3) float32 array to write into (and return).
     """
     m, ry, rx = prepare(mosaic, pattern)
-    out, scratch = tile_buffers(m, NPLANES, PL, out)
+    out = output(m, out)
     with nb.parallel_chunksize(CHUNK):
-        _menon(m, ry, (ry + rx) & 1, out, scratch)
+        _menon(m, ry, (ry + rx) & 1, out, tile_scratch(NPLANES, PL))
     return out

@@ -17,12 +17,24 @@ colour-difference methods on hard, saturated edges: on McMaster-18 it scores 36.
 interpolation (Monno et al. 2015) is stronger on both sets but iterative and several times
 slower.
 
-Schedule: the frame is cut in tiles of TH x TW pixels, shared between the threads; each tile
-is loaded with a PAD-pixel mirrored margin, split into per-site half-resolution planes
-(`_common.load_tile`), run through the steps below as unit-stride loops over only the sites
-that need each value and only the margin the later steps read, and interleaved into the output.
-All of a tile's planes (~0.6 MB) stay in the core's L2 cache. The maths is that of the
-previous whole-row version, operation for operation, so results are unchanged.
+Schedule: the frame is cut in tiles of TH x TW pixels, shared dynamically between the threads
+(as RawTherapee's and librtprocess's tiled RCD by I. Weyrich); each tile is loaded with a
+PAD-pixel mirrored margin, split into per-site half-resolution planes (`_common.load_tile`),
+run through the steps below as unit-stride loops over only the sites that need each value and
+only the margin the later steps read, and interleaved into the output. A tile's planes stay in
+the core's L2 cache.
+
+Shared terms, computed once per site instead of once per use:
+- green's gradients: the sum over four pixel steps of |c(r - 1) - c(r + 1)| along a line is
+  the sum of two per-site terms A(r) = |c(r - 1) - c(r + 1)| + |c(r - 2) - c(r)| (one plane
+  per direction), so N = (eps + A(0)) + A(-2) and S = (eps + A(1)) + A(3) (bit-identical to
+  the direct sums);
+- green's low-pass ratios: the ratio between two red/blue sites two pixels apart is taken
+  once, with the symmetric denominator eps + (L0 + L2) (the reference's (eps + L0) + L2
+  differs by one rounding), and serves the north estimate of the lower site and, negated
+  (exactly), the south estimate of the upper one;
+- red/blue at green: |C(-1) - C(1)| is shared by the two estimates along a line and the
+  green gradients by red and blue.
 
 Deviations, none of which changes the result on [0, 1] data: the low-pass is clamped at 0 so
 the ratio stays in [0, 2] for noisy black-subtracted input, no other clipping (values above 1
@@ -32,7 +44,8 @@ that flipping the mosaic flips the result exactly.
 import numba as nb
 import numpy as np
 
-from kernels.demosaic._common import U, krange, load_tile, prepare, site_offset, store_tile, tile_buffers, tile_of
+from kernels.demosaic._common import at as _at, krange, output, prepare, put as _put, load_tile_n, store_tile_n, tile_count
+from kernels.demosaic._common import tile_scratch
 
 TH, TW = 64, 256  # output rows and columns of a tile
 CHUNK = 2  # tiles a thread takes at a time: dynamic, so a core slowed by other load takes fewer
@@ -42,36 +55,38 @@ PL = (TH + 2 * PAD) * S  # plane size
 # Plane offsets in a tile's flat scratch. X: red/blue sites, G: green sites.
 CX, CG, HVX, HVG, HHX, HHG, VHX, VHG, LPF, GX, RX, BX = [n * PL for n in range(12)]
 NPLANES = 12
-HP, HQ = HVX, HHX  # diagonal high-pass responses, once the directions are done
+AVX, AVG, AHX, AHG = HVX, HVG, HHX, HHG  # green's gradient terms, once the directions are done
+RV, RH = RX, BX  # green's low-pass ratios, before red and blue are computed
+HP, HQ = HVX, HHX  # diagonal high-pass responses, once green is done
 RG, BG = HVG, HHG  # red and blue at green sites
 PQ = LPF  # diagonal discrimination, once green is done
+GEOMETRY = (TH, TW, PAD, S, CX, CG, (RX, GX, BX), (RG, CG, BG))
 
 EPS = np.float32(1e-5)
 EPSSQ = np.float32(1e-10)
 HALF = np.float32(0.5)
 QUARTER = np.float32(0.25)
+ONE = np.float32(1)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def at(t, px, pg, s, p, i, k, di, dj):
-    """The full-resolution plane stored as px at X sites and pg at G sites, at (di, dj) from
-    the site of type s (0: X, 1: G) at (i, k) whose column parity is p."""
-    odd, dk = site_offset(s, p, di, dj)
-    return t[U((pg if odd else px) + (i + di) * S + k + dk)]
+    """The plane stored as px at X sites and pg at G sites, at (di, dj) from the site (s, p, i, k)."""
+    return _at(t, S, px, pg, s, p, i, k, di, dj)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def cfa(t, s, p, i, k, di, dj):
     """The mosaic at (di, dj) from the site (s, p, i, k)."""
-    return at(t, CX, CG, s, p, i, k, di, dj)
+    return _at(t, S, CX, CG, s, p, i, k, di, dj)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def put(t, plane, i, k, v):
-    t[U(plane + i * S + k)] = v
+    _put(t, S, plane, i, k, v)
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def hpf(t, s, p, i, k, di, dj):
     """Squared high-pass response of the mosaic at the site along the direction (di, dj)."""
     v = ((cfa(t, s, p, i, k, -3 * di, -3 * dj) + cfa(t, s, p, i, k, 3 * di, 3 * dj))
@@ -81,7 +96,7 @@ def hpf(t, s, p, i, k, di, dj):
     return v * v
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def refined(t, px, pg, s, p, i, k):
     """The central discrimination, or the mean of the four diagonal ones if that is stronger."""
     n = ((at(t, px, pg, s, p, i, k, -1, -1) + at(t, px, pg, s, p, i, k, -1, 1))
@@ -90,13 +105,13 @@ def refined(t, px, pg, s, p, i, k):
     return n if abs(c) < abs(n) else c
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def blend(s, along_p, along_q):
     """Estimate from the two directions; s > 0 (structure along p) favours along_q."""
     return (along_p + along_q) * HALF + s * (along_q - along_p) * HALF
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def pair(g_m, g_p, e_m, e_p):
     """Inverse-gradient weighted mean of the estimates e_m, e_p from the two sides."""
     return (g_p * e_m + g_m * e_p) / (g_m + g_p)
@@ -149,7 +164,7 @@ def _directions(t, th, tw, sx):
             _vh_row(t, i, 1, 1, j0 - 1, j0 + tw + 1)
 
 
-# 2. Low-pass of the mosaic at X sites, clamped at 0; 3. green at X sites.
+# 2. Low-pass of the mosaic at X sites, clamped at 0; green's shared terms; 3. green at X sites.
 
 @nb.njit(inline="always")
 def _lpf_row(t, i, p, jlo, jhi):
@@ -163,31 +178,48 @@ def _lpf_row(t, i, p, jlo, jhi):
         put(t, LPF, i, k, max(np.float32(0), v))
 
 
+@nb.njit(cache=True, error_model="numpy")
+def absdiffs(t, s, p, i, k, di, dj):
+    """A = |c(-1) - c(1)| + |c(-2) - c(0)| along the direction (di, dj) from the site."""
+    return (abs(cfa(t, s, p, i, k, -di, -dj) - cfa(t, s, p, i, k, di, dj))
+            + abs(cfa(t, s, p, i, k, -2 * di, -2 * dj) - cfa(t, s, p, i, k, 0, 0)))
+
+
 @nb.njit(inline="always")
-def green_side(t, p, i, k, di, dj):
-    """RCD gradient and ratio-corrected green estimate from the neighbour at (di, dj) of the X site."""
-    bm = cfa(t, 0, p, i, k, -di, -dj)
-    b0 = cfa(t, 0, p, i, k, 0, 0)
-    b1 = cfa(t, 0, p, i, k, di, dj)
-    b2 = cfa(t, 0, p, i, k, 2 * di, 2 * dj)
-    b3 = cfa(t, 0, p, i, k, 3 * di, 3 * dj)
-    b4 = cfa(t, 0, p, i, k, 4 * di, 4 * dj)
-    grad = EPS + (abs(bm - b1) + abs(b0 - b2)) + (abs(b1 - b3) + abs(b2 - b4))
-    l0 = at(t, LPF, LPF, 0, p, i, k, 0, 0)
-    ln = at(t, LPF, LPF, 0, p, i, k, 2 * di, 2 * dj)
-    est = b1 * (np.float32(1) + (l0 - ln) / (EPS + l0 + ln))
-    return grad, est
+def _absdiff_row(t, i, s, p, jlo, jhi, di, dj, dst):
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        put(t, dst, i, k, absdiffs(t, s, p, i, k, di, dj))
+
+
+@nb.njit(inline="always")
+def _ratio_row(t, i, p, jlo, jhi, di, dj, dst):
+    """(L0 - L) / (eps + (L0 + L)) between the X site and the X site at (-2di, -2dj)."""
+    klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):
+        l0 = at(t, LPF, LPF, 0, p, i, k, 0, 0)
+        ln = at(t, LPF, LPF, 0, p, i, k, -2 * di, -2 * dj)
+        put(t, dst, i, k, (l0 - ln) / (EPS + (l0 + ln)))
+
+
+@nb.njit(cache=True, error_model="numpy")
+def green_pair(t, p, i, k, di, dj, a, r):
+    """Inverse-gradient weighted ratio-corrected estimate of green at the X site from its two
+    neighbours along (di, dj); a: the plane pair of A terms, r: the ratio plane."""
+    g_m = (EPS + at(t, a[0], a[1], 0, p, i, k, 0, 0)) + at(t, a[0], a[1], 0, p, i, k, -2 * di, -2 * dj)
+    g_p = (EPS + at(t, a[0], a[1], 0, p, i, k, di, dj)) + at(t, a[0], a[1], 0, p, i, k, 3 * di, 3 * dj)
+    e_m = cfa(t, 0, p, i, k, -di, -dj) * (ONE + at(t, r, r, 0, p, i, k, 0, 0))
+    e_p = cfa(t, 0, p, i, k, di, dj) * (ONE - at(t, r, r, 0, p, i, k, 2 * di, 2 * dj))
+    return pair(g_m, g_p, e_m, e_p)
 
 
 @nb.njit(inline="always")
 def _green_row(t, i, p, jlo, jhi):
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
-        gn, en = green_side(t, p, i, k, -1, 0)
-        gs, es = green_side(t, p, i, k, 1, 0)
-        gw, ew = green_side(t, p, i, k, 0, -1)
-        ge, ee = green_side(t, p, i, k, 0, 1)
-        put(t, GX, i, k, blend(refined(t, VHX, VHG, 0, p, i, k), pair(gn, gs, en, es), pair(gw, ge, ew, ee)))
+        v = green_pair(t, p, i, k, 1, 0, (AVX, AVG), RV)
+        h = green_pair(t, p, i, k, 0, 1, (AHX, AHG), RH)
+        put(t, GX, i, k, blend(refined(t, VHX, VHG, 0, p, i, k), v, h))
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -199,10 +231,31 @@ def _green(t, th, tw, sx):
             _lpf_row(t, i, 1, j0 - 7, j0 + tw + 7)
         else:
             _lpf_row(t, i, 0, j0 - 7, j0 + tw + 7)
+    for i in range(PAD - 7, PAD + th + 8):  # A along columns, at both site types
+        if i & 1:
+            _absdiff_row(t, i, 0, 1, j0 - 5, j0 + tw + 5, 1, 0, AVX)
+            _absdiff_row(t, i, 1, 0, j0 - 5, j0 + tw + 5, 1, 0, AVG)
+        else:
+            _absdiff_row(t, i, 0, 0, j0 - 5, j0 + tw + 5, 1, 0, AVX)
+            _absdiff_row(t, i, 1, 1, j0 - 5, j0 + tw + 5, 1, 0, AVG)
+    for i in range(PAD - 5, PAD + th + 5):  # A along rows
+        if i & 1:
+            _absdiff_row(t, i, 0, 1, j0 - 7, j0 + tw + 8, 0, 1, AHX)
+            _absdiff_row(t, i, 1, 0, j0 - 7, j0 + tw + 8, 0, 1, AHG)
+        else:
+            _absdiff_row(t, i, 0, 0, j0 - 7, j0 + tw + 8, 0, 1, AHX)
+            _absdiff_row(t, i, 1, 1, j0 - 7, j0 + tw + 8, 0, 1, AHG)
+    for i in range(PAD - 5, PAD + th + 7):
+        if i & 1:
+            _ratio_row(t, i, 1, j0 - 5, j0 + tw + 5, 1, 0, RV)
+        else:
+            _ratio_row(t, i, 0, j0 - 5, j0 + tw + 5, 1, 0, RV)
     for i in range(PAD - 5, PAD + th + 5):
         if i & 1:
+            _ratio_row(t, i, 1, j0 - 5, j0 + tw + 7, 0, 1, RH)
             _green_row(t, i, 1, j0 - 5, j0 + tw + 5)
         else:
+            _ratio_row(t, i, 0, j0 - 5, j0 + tw + 7, 0, 1, RH)
             _green_row(t, i, 0, j0 - 5, j0 + tw + 5)
 
 
@@ -245,7 +298,7 @@ def _diagonals(t, th, tw, sx):
 
 # 4.2 Red and blue at X sites: the sample, and the other colour along the P/Q diagonals.
 
-@nb.njit(inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def diagonal_side(t, p, i, k, di, dj):
     """Gradient and colour difference from the diagonal neighbour at (di, dj) of an X site,
     which holds the other colour."""
@@ -256,7 +309,9 @@ def diagonal_side(t, p, i, k, di, dj):
 
 
 @nb.njit(inline="always")
-def _red_blue_row(t, i, p, jlo, jhi, red_row):
+def _red_blue_row(t, i, p, jlo, jhi, own, other):
+    """own: the plane of the row's own colour (RX or BX), other: the other one. Planes, not a
+    flag: a select on a flag inlined from a caller stops the vectoriser."""
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
         g_nw, e_nw = diagonal_side(t, p, i, k, -1, -1)
@@ -266,8 +321,8 @@ def _red_blue_row(t, i, p, jlo, jhi, red_row):
         o = at(t, GX, CG, 0, p, i, k, 0, 0) + blend(refined(t, PQ, PQ, 0, p, i, k), pair(g_nw, g_se, e_nw, e_se),
                                                     pair(g_ne, g_sw, e_ne, e_sw))
         c = cfa(t, 0, p, i, k, 0, 0)
-        put(t, RX, i, k, c if red_row else o)
-        put(t, BX, i, k, o if red_row else c)
+        put(t, own, i, k, c)
+        put(t, other, i, k, o)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -276,40 +331,51 @@ def _red_blue(t, th, tw, sx, ry):
     j0 = PAD + sx
     for i in range(PAD - 3, PAD + th + 3):
         if i & 1:
-            _red_blue_row(t, i, 1, j0 - 3, j0 + tw + 3, ry == 1)
+            if ry == 1:
+                _red_blue_row(t, i, 1, j0 - 3, j0 + tw + 3, RX, BX)
+            else:
+                _red_blue_row(t, i, 1, j0 - 3, j0 + tw + 3, BX, RX)
         else:
-            _red_blue_row(t, i, 0, j0 - 3, j0 + tw + 3, ry == 0)
+            if ry == 0:
+                _red_blue_row(t, i, 0, j0 - 3, j0 + tw + 3, RX, BX)
+            else:
+                _red_blue_row(t, i, 0, j0 - 3, j0 + tw + 3, BX, RX)
 
 
 # 4.3 Red and blue at G sites along rows and columns, on colour differences.
 
-@nb.njit(inline="always")
-def cardinal_side(t, c, p, i, k, di, dj):
-    """Gradient and colour difference of plane c (held at X sites) from the neighbour at
-    (di, dj) of a G site."""
-    grad = EPS + abs(at(t, GX, CG, 1, p, i, k, 0, 0) - at(t, GX, CG, 1, p, i, k, 2 * di, 2 * dj)) + abs(
-        at(t, c, c, 1, p, i, k, -di, -dj) - at(t, c, c, 1, p, i, k, di, dj)) + abs(
-        at(t, c, c, 1, p, i, k, di, dj) - at(t, c, c, 1, p, i, k, 3 * di, 3 * dj))
-    return grad, at(t, c, c, 1, p, i, k, di, dj) - at(t, GX, CG, 1, p, i, k, di, dj)
+@nb.njit(cache=True, error_model="numpy")
+def colour_pair(t, c, p, i, k, di, dj, gg_m, gg_p):
+    """Inverse-gradient weighted colour difference of plane c (held at X sites) at a G site from
+    its two neighbours along (di, dj); gg_m, gg_p: eps + the green gradient on each side."""
+    cm = at(t, c, c, 1, p, i, k, -di, -dj)
+    cp = at(t, c, c, 1, p, i, k, di, dj)
+    d = abs(cm - cp)
+    g_m = (gg_m + d) + abs(cm - at(t, c, c, 1, p, i, k, -3 * di, -3 * dj))
+    g_p = (gg_p + d) + abs(cp - at(t, c, c, 1, p, i, k, 3 * di, 3 * dj))
+    e_m = cm - at(t, GX, CG, 1, p, i, k, -di, -dj)
+    e_p = cp - at(t, GX, CG, 1, p, i, k, di, dj)
+    return pair(g_m, g_p, e_m, e_p)
 
 
-@nb.njit(inline="always")
-def colour_at_g(t, c, p, i, k, s):
-    """Red or blue (plane c) at a G site, given the refined discrimination s there."""
-    gn, en = cardinal_side(t, c, p, i, k, -1, 0)
-    gs, es = cardinal_side(t, c, p, i, k, 1, 0)
-    gw, ew = cardinal_side(t, c, p, i, k, 0, -1)
-    ge, ee = cardinal_side(t, c, p, i, k, 0, 1)
-    return at(t, GX, CG, 1, p, i, k, 0, 0) + blend(s, pair(gn, gs, en, es), pair(gw, ge, ew, ee))
+@nb.njit(cache=True, error_model="numpy")
+def green_grad(t, p, i, k, di, dj):
+    """eps + |G(0) - G(2 (di, dj))| at a G site."""
+    return EPS + abs(at(t, GX, CG, 1, p, i, k, 0, 0) - at(t, GX, CG, 1, p, i, k, 2 * di, 2 * dj))
 
 
 @nb.njit(inline="always")
 def _at_green_row(t, i, p, jlo, jhi):
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
-        d = refined(t, VHX, VHG, 1, p, i, k)
-        put(t, RG, i, k, colour_at_g(t, RX, p, i, k, d))
-        put(t, BG, i, k, colour_at_g(t, BX, p, i, k, d))
+        s = refined(t, VHX, VHG, 1, p, i, k)
+        g0 = at(t, GX, CG, 1, p, i, k, 0, 0)
+        gn, gs = green_grad(t, p, i, k, -1, 0), green_grad(t, p, i, k, 1, 0)
+        gw, ge = green_grad(t, p, i, k, 0, -1), green_grad(t, p, i, k, 0, 1)
+        r = g0 + blend(s, colour_pair(t, RX, p, i, k, 1, 0, gn, gs), colour_pair(t, RX, p, i, k, 0, 1, gw, ge))
+        b = g0 + blend(s, colour_pair(t, BX, p, i, k, 1, 0, gn, gs), colour_pair(t, BX, p, i, k, 0, 1, gw, ge))
+        put(t, RG, i, k, r)
+        put(t, BG, i, k, b)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -323,28 +389,25 @@ def _red_blue_at_green(t, th, tw, sx):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _load(m, y0, x0, th, tw, sx, t):
-    load_tile(m, y0, x0, th, tw, sx, PAD, t, CX, CG, S)
+def _steps(t, th, tw, sx, ry):
+    _directions(t, th, tw, sx)
+    _green(t, th, tw, sx)
+    _diagonals(t, th, tw, sx)
+    _red_blue(t, th, tw, sx, ry)
+    _red_blue_at_green(t, th, tw, sx)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _store(t, out, y0, x0, th, tw, sx):
-    store_tile(t, out, y0, x0, th, tw, sx, PAD, (RX, GX, BX), (RG, CG, BG), S)
+def _tile(m, n, ry, sx, out, t):
+    y0, x0, th, tw = load_tile_n(m, n, sx, t, GEOMETRY)
+    _steps(t, th, tw, sx, ry)
+    store_tile_n(t, out, y0, x0, th, tw, sx, GEOMETRY)
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _rcd(m, ry, sx, out, scratch):
-    h, w = m.shape
-    for n in nb.prange(((h + TH - 1) // TH) * ((w + TW - 1) // TW)):
-        t = scratch[nb.get_thread_id()]
-        y0, x0, th, tw = tile_of(n, h, w, TH, TW)
-        _load(m, y0, x0, th, tw, sx, t)
-        _directions(t, th, tw, sx)
-        _green(t, th, tw, sx)
-        _diagonals(t, th, tw, sx)
-        _red_blue(t, th, tw, sx, ry)
-        _red_blue_at_green(t, th, tw, sx)
-        _store(t, out, y0, x0, th, tw, sx)
+    for n in nb.prange(tile_count(m.shape[0], m.shape[1], TH, TW)):
+        _tile(m, n, ry, sx, out, scratch[nb.get_thread_id()])
 
 
 def rcd(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -353,7 +416,7 @@ def rcd(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
     `out`, if given, is a C-contiguous (H, W, 3) float32 array to write into (and return).
     """
     m, ry, rx = prepare(mosaic, pattern)
-    out, scratch = tile_buffers(m, NPLANES, PL, out)
+    out = output(m, out)
     with nb.parallel_chunksize(CHUNK):
-        _rcd(m, ry, (ry + rx) & 1, out, scratch)
+        _rcd(m, ry, (ry + rx) & 1, out, tile_scratch(NPLANES, PL))
     return out
