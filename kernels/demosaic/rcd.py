@@ -193,6 +193,17 @@ def _absdiff_row(t, i, s, p, jlo, jhi, di, dj, dst):
 
 
 @nb.njit(inline="always")
+def _absdiff_rows(t, i, jlo, jhi, di, dj, px, pg):
+    """A along (di, dj) at both site types of buffer row i, into planes px (X) and pg (G)."""
+    if i & 1:
+        _absdiff_row(t, i, 0, 1, jlo, jhi, di, dj, px)
+        _absdiff_row(t, i, 1, 0, jlo, jhi, di, dj, pg)
+    else:
+        _absdiff_row(t, i, 0, 0, jlo, jhi, di, dj, px)
+        _absdiff_row(t, i, 1, 1, jlo, jhi, di, dj, pg)
+
+
+@nb.njit(inline="always")
 def _ratio_row(t, i, p, jlo, jhi, di, dj, dst):
     """(L0 - L) / (eps + (L0 + L)) between the X site and the X site at (-2di, -2dj)."""
     klo, khi = krange(jlo, jhi, p)
@@ -231,20 +242,10 @@ def _green(t, th, tw, sx):
             _lpf_row(t, i, 1, j0 - 7, j0 + tw + 7)
         else:
             _lpf_row(t, i, 0, j0 - 7, j0 + tw + 7)
-    for i in range(PAD - 7, PAD + th + 8):  # A along columns, at both site types
-        if i & 1:
-            _absdiff_row(t, i, 0, 1, j0 - 5, j0 + tw + 5, 1, 0, AVX)
-            _absdiff_row(t, i, 1, 0, j0 - 5, j0 + tw + 5, 1, 0, AVG)
-        else:
-            _absdiff_row(t, i, 0, 0, j0 - 5, j0 + tw + 5, 1, 0, AVX)
-            _absdiff_row(t, i, 1, 1, j0 - 5, j0 + tw + 5, 1, 0, AVG)
+    for i in range(PAD - 7, PAD + th + 8):  # A along columns
+        _absdiff_rows(t, i, j0 - 5, j0 + tw + 5, 1, 0, AVX, AVG)
     for i in range(PAD - 5, PAD + th + 5):  # A along rows
-        if i & 1:
-            _absdiff_row(t, i, 0, 1, j0 - 7, j0 + tw + 8, 0, 1, AHX)
-            _absdiff_row(t, i, 1, 0, j0 - 7, j0 + tw + 8, 0, 1, AHG)
-        else:
-            _absdiff_row(t, i, 0, 0, j0 - 7, j0 + tw + 8, 0, 1, AHX)
-            _absdiff_row(t, i, 1, 1, j0 - 7, j0 + tw + 8, 0, 1, AHG)
+        _absdiff_rows(t, i, j0 - 7, j0 + tw + 8, 0, 1, AHX, AHG)
     for i in range(PAD - 5, PAD + th + 7):
         if i & 1:
             _ratio_row(t, i, 1, j0 - 5, j0 + tw + 5, 1, 0, RV)
