@@ -106,10 +106,12 @@ def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
                 coef = np.stack([f0, 4 * fm - 3 * f0 - f1, 2 * f1 - 4 * fm + 2 * f0], -1).astype(np.float32)
                 for t in (0.5,) + _CHECKS:
                     exact = _curve_all(at(t), c, tf, cdl).astype(np.float64)
-                    t32 = np.float32(t)
-                    fit = coef[:, 0] + t32 * (coef[:, 1] + t32 * coef[:, 2])
+                    # the kernel's two FMAs: float32 products are exact in float64, one rounding each
+                    a, b, c2 = (coef[:, i].astype(np.float64) for i in range(3))
+                    inner = (t * c2 + b).astype(np.float32).astype(np.float64)
+                    fit = (t * inner + a).astype(np.float32)
                     err = np.abs(fit.astype(np.float64) - exact)
-                    bad |= ~(err <= np.maximum(tolerance, np.spacing(np.abs(exact).astype(np.float32))))
+                    bad |= ~(err <= np.maximum(tolerance, 0.5 * np.spacing(np.abs(exact).astype(np.float32))))
             coef[bad, 0] = np.nan
             tables[c, cells, :3] = coef
     return tables
