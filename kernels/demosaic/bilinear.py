@@ -10,7 +10,7 @@ import numpy as np
 from kernels.demosaic._common import output, prepare, strip_scratch
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(inline="always")
 def pixel(b, i, j, on_rb):
     """(h, g, v) at b[i, j]: on a red/blue sample h is its own colour and v the other one;
     on a green sample h is the colour of the row's other samples and v the column's."""

@@ -11,7 +11,7 @@ import numpy as np
 from kernels.demosaic._common import output, prepare, strip_scratch
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(inline="always")
 def pixel(b, i, j, on_rb):
     """(h, g, v) at b[i, j], laid out as in `bilinear.pixel`."""
     c = b[i, j]
