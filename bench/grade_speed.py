@@ -1,6 +1,7 @@
 """Grade speed: isp's LUT and CDL kernels beside OpenColorIO's CPU processor and colour-science.
 
     python -m bench.grade_speed [--size uhd] [--repeats 7] [--out bench/RESULTS-grade.md]
+    python -m bench.grade_speed --finish [--previous REV]   # the fused finish pass (see finish_bench)
 
 Main case: a 33^3 .cube 3D LUT, tetrahedral, on a UHD float32 RGB image (a Kodak photo resized,
 so the pixel statistics are a real image's; a uniform-random image as a second case).
@@ -65,7 +66,13 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="uhd", choices=sorted(SIZES))
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS-grade.md"))
+    ap.add_argument("--finish", action="store_true",
+                    help="time kernels.fused.finish (matrix + sRGB + 33^3 LUT + quantise) only; its section of --out")
+    ap.add_argument("--previous", default="4decda1",
+                    help="with --finish: also time kernels/fused.py as of this git revision ('' to skip)")
     args = ap.parse_args(argv)
+    if args.finish:
+        return finish_bench(args)
 
     import colour
     import numba
@@ -199,6 +206,184 @@ def main(argv=None) -> int:
         Path(args.out).write_text("\n".join(report) + "\n")
         print("wrote", args.out)
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the fused finish pass
+# ---------------------------------------------------------------------------------------------
+_FINISH_BEGIN, _FINISH_END = "<!-- finish-bench -->", "<!-- /finish-bench -->"
+_CAMERA_TO_OUT = np.array([[1.6, -0.4, -0.2], [-0.3, 1.5, -0.2], [0.0, -0.5, 1.5]], np.float32)
+
+
+def _previous_finish(rev: str):
+    """kernels/fused.py as of git revision `rev`, imported as its own module (its numba cache
+    kept in a temp folder per revision), or None when git or the revision is not there."""
+    import importlib.util
+    import subprocess
+
+    try:
+        text = subprocess.run(["git", "show", f"{rev}:kernels/fused.py"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    folder = Path(tempfile.gettempdir()) / "isp-bench-previous-fused" / rev
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "_previous_fused.py"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    spec = importlib.util.spec_from_file_location(f"_previous_fused_{rev}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def finish_bench(args) -> int:
+    """`kernels.fused.finish` at `--size` on a camera-RGB frame (the Kodak image linearised):
+    3x3 matrix + sRGB + 33^3 tetrahedral LUT + 16-bit quantisation, the same into float32, and
+    matrix + sRGB alone into float32. Beside it, in the same alternating loop: the same kernel on
+    one thread, the previous finish (git `--previous`), the unfused stage-by-stage kernels the
+    pipeline's `fused=False` path runs, and OpenColorIO's CPU processor for the same chain
+    (MatrixTransform, sRGB as ExponentWithLinearTransform, FileTransform; one thread, F32 in,
+    uint16 or F32 out, default optimisation, i.e. OCIO's fast approximate pow)."""
+    import numba
+    import PyOpenColorIO as ocio
+
+    from isp import grade
+    from kernels import colour as kcolour
+    from kernels import fused as kfused
+
+    warnings.simplefilter("ignore")
+    h, w = SIZES[args.size]
+    tmp = Path(tempfile.mkdtemp(prefix="isp-finish-bench-"))
+    lut_path = tmp / "bench33.cube"
+    _lut33(lut_path)
+    flat, n, lo, scale = grade.compile_lut(lut_path).steps[0].arrays
+    no_cdl = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
+    no_lut = (False, np.zeros((2, 3), np.float32), np.zeros(3, np.float32), np.ones(3, np.float32),
+              False, np.zeros(24, np.float32), np.int64(2), np.zeros(3, np.float32), np.ones(3, np.float32), True)
+    cube = (*no_lut[:4], True, flat, n, lo, scale, True)
+    compiled = grade.compile_lut(lut_path)
+    srgb = kcolour.TRANSFER_FUNCTIONS["srgb"]
+    m = _CAMERA_TO_OUT
+    rng = np.random.default_rng(2)
+    img = np.ascontiguousarray(_image(h, w, "kodak") ** 2.2 * 0.8
+                               + rng.normal(0, 0.004, (h, w, 3)).astype(np.float32), dtype=np.float32)
+    tables = kfused.curve_tables(srgb, no_cdl)
+    identity_tables = kfused.curve_tables(0, no_cdl)
+    previous = _previous_finish(args.previous) if args.previous else None
+    old_tables = previous.curve_tables(srgb, no_cdl) if previous else None
+
+    cfg = ocio.Config.CreateRaw()
+
+    def ocio_cpu(with_lut: bool, out_depth):
+        group = ocio.GroupTransform()
+        mt = ocio.MatrixTransform()
+        m44 = np.eye(4)
+        m44[:3, :3] = m
+        mt.setMatrix(m44.ravel().tolist())
+        group.appendTransform(mt)
+        enc = ocio.ExponentWithLinearTransform()
+        enc.setGamma([2.4, 2.4, 2.4, 1.0])
+        enc.setOffset([0.055, 0.055, 0.055, 0.0])
+        enc.setDirection(ocio.TRANSFORM_DIR_INVERSE)
+        group.appendTransform(enc)
+        if with_lut:
+            group.appendTransform(ocio.FileTransform(src=str(lut_path), interpolation=ocio.INTERP_TETRAHEDRAL))
+        return cfg.getProcessor(group).getOptimizedCPUProcessor(ocio.BIT_DEPTH_F32, out_depth, ocio.OPTIMIZATION_DEFAULT)
+
+    def one_thread(fn):
+        def run():
+            k = numba.get_num_threads()
+            numba.set_num_threads(1)
+            try:
+                fn()
+            finally:
+                numba.set_num_threads(k)
+        return run
+
+    cases = [("matrix + sRGB + 33^3 tetrahedral + 16-bit", cube, np.uint16, 65535),
+             ("matrix + sRGB + 33^3 tetrahedral, float32 out", cube, np.float32, 0),
+             ("matrix + sRGB, float32 out (no LUT)", no_lut, np.float32, 0)]
+    load0 = os.getloadavg()
+    report = [_FINISH_BEGIN, f"## Fused finish pass ({args.size} {w}x{h})", "",
+              f"`python -m bench.grade_speed --finish --size {args.size}`, {time.strftime('%Y-%m-%d %H:%M')}, "
+              f"numba {numba.__version__} ({numba.get_num_threads()} threads, layer "
+              f"{numba.threading_layer() if _warm(kfused, img, m, srgb, tables, no_cdl, cube) else '?'}), "
+              f"OpenColorIO {ocio.__version__}. Median of {args.repeats} alternating runs; 'x finish' = "
+              "contender time / isp finish time (above 1 = slower than finish). 'previous finish' is "
+              f"kernels/fused.py at {args.previous or '-'}; 'unfused' is apply_matrix + apply_transfer + "
+              "CompiledLUT.apply + quantisation, stage by stage over the frame.", ""]
+    for title, lut, dtype, q in cases:
+        dst = np.empty((h, w, 3), dtype)
+        scratch = np.empty_like(img)
+        proc = ocio_cpu(lut[4], ocio.BIT_DEPTH_UINT16 if q else ocio.BIT_DEPTH_F32)
+        odst = np.empty((h, w, 3), dtype)
+        src_desc = ocio.PackedImageDesc(img, w, h, ocio.CHANNEL_ORDERING_RGB)
+        dst_desc = (ocio.PackedImageDesc(odst, w, h, ocio.CHANNEL_ORDERING_RGB, ocio.BIT_DEPTH_UINT16, 2, 6, 6 * w)
+                    if q else ocio.PackedImageDesc(odst, w, h, ocio.CHANNEL_ORDERING_RGB))
+
+        def fused():
+            kfused.finish(img, 0, h, dst, 0, m, srgb, tables, no_cdl, lut, np.float32(q))
+
+        def unfused():
+            px = scratch.reshape(-1, 3)
+            kcolour.apply_matrix(img.reshape(-1, 3), m, px)
+            kcolour.apply_transfer(px, srgb, False, px)
+            if lut[4]:
+                compiled.apply(scratch, "tetrahedral", out=scratch)
+            if q:
+                kfused.finish(scratch, 0, h, dst, 0, np.eye(3, dtype=np.float32), 0, identity_tables, no_cdl, no_lut,
+                              np.float32(q))
+            else:
+                np.copyto(dst, scratch)
+
+        contenders = {"isp finish": fused, "isp finish, 1 thread": one_thread(fused)}
+        if previous is not None:
+            pdst = np.empty_like(dst)
+            contenders[f"previous finish ({args.previous})"] = (
+                lambda pdst=pdst: previous.finish(img, 0, h, pdst, 0, m, srgb, old_tables, no_cdl, lut, np.float32(q)))
+        contenders["unfused stages"] = unfused
+        contenders["ocio (1 thread)"] = lambda: proc.apply(src_desc, dst_desc)
+        times = alternate(contenders, repeats=args.repeats)
+        med = median_ms(times)
+        fused()
+        new = dst.astype(np.float64)
+        unfused()
+        diffs = {"unfused": np.nanmax(np.abs(new - dst))}
+        proc.apply(src_desc, dst_desc)
+        diffs["ocio"] = np.nanmax(np.abs(new - odst))
+        if previous is not None:
+            diffs["previous"] = np.nanmax(np.abs(new - pdst))
+        base = med["isp finish"]
+        lines = [f"{title}", f"{'':30}  {'median ms':>10}  {'x finish':>9}"]
+        lines += [f"{name:30}  {t:10.2f}  {t / base:9.2f}" for name, t in med.items()]
+        unit = "codes" if q else ""
+        lines.append("max |finish - other|: " + ", ".join(f"{k} {v:.3g} {unit}".rstrip() for k, v in diffs.items()))
+        table = "\n".join(lines)
+        print(table, "\n", flush=True)
+        report += ["```", table, "```", ""]
+    load1 = os.getloadavg()
+    report += [f"Load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after, on {os.cpu_count()} cores: "
+               "other work on the machine slows the all-thread contenders most; '1 thread' is the per-core "
+               "figure (a quiet 2-core machine would take about half of it).", _FINISH_END]
+    if args.out:
+        out = Path(args.out)
+        text = out.read_text() if out.exists() else ""
+        block = "\n".join(report)
+        if _FINISH_BEGIN in text and _FINISH_END in text:
+            text = text[:text.index(_FINISH_BEGIN)] + block + text[text.index(_FINISH_END) + len(_FINISH_END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        out.write_text(text)
+        print("wrote", out)
+    return 0
+
+
+def _warm(kfused, img, m, tf, tables, cdl, lut) -> bool:
+    """One small call so numba's threading layer is chosen before it is named."""
+    kfused.finish(img[:8], 0, 8, np.empty((8, img.shape[1], 3), np.uint16), 0, m, tf, tables, cdl, lut,
+                  np.float32(65535))
+    return True
 
 
 if __name__ == "__main__":
