@@ -25,10 +25,12 @@ each row is cut into chunks of `_CHUNK` pixels held as planar (structure-of-arra
 buffers that stay in L1, and every stage is a simple loop over a chunk:
   1. load: the interleaved RGB row is de-interleaved into three planes (8 pixels per step,
      `_load3`), the 3x3 matrix is a plain loop LLVM vectorises;
-  2. curves: `_curve8` takes 8 values at a time with int32 bit arithmetic, eight 8-byte loads of
-     the table's (value, rise) pairs and one FMA; out-of-range inputs are sent to a sentinel
-     cell whose pair is NaN, so "needs the exact curve" is simply "came out NaN", counted with a
-     vector compare; only a chunk with such a value has a scalar fix-up loop (`curve_exact`);
+  2. curves: `_cells8` turns 8 values at a time into table offsets and positions with int32 bit
+     arithmetic; `_quad8` reads each offset back as a scalar (moving lanes out of a vector
+     register costs more), loads each cell's quadratic coefficients as one 16-byte vector and
+     evaluates them with two FMAs. Out-of-range inputs are sent to a sentinel cell whose
+     coefficients are NaN, so "needs the exact curve" is simply "came out NaN", found by a
+     vector compare; only a chunk with such a value has a scalar fix-up (`curve_exact`);
   3. CDL saturation, 1D shaper: plain loops;
   4. tetrahedral 3D LUT: a branch-free loop computes each pixel's cell, the two inner corners of
      its tetrahedron (by min/max/select, OCIO's six cases folded into selects) and the four
@@ -38,7 +40,7 @@ buffers that stay in L1, and every stage is a simple loop over a chunk:
      transposes 8 results back to planes;
   5. quantise: a plain loop into planes of the output's dtype, re-interleaved 8 pixels at a time
      (`_store3`).
-`_load3`, `_store3`, `_curve8` and `_tetra8` are numba intrinsics that emit generic LLVM vector
+`_load3`, `_store3`, `_cells8`, `_quad8` and `_tetra8` are numba intrinsics that emit generic LLVM vector
 IR (loads, shufflevector, llvm.fma): LLVM's cost model for this CPU does not vectorise
 gathers or stride-3 accesses on its own, so those steps are spelled out; the target decides the
 instructions (AVX2 here, SSE or NEON elsewhere).
@@ -148,7 +150,8 @@ def _cell_index(x):
 @nb.njit(inline="always", cache=True)
 def curve(x, c, tables, tf, cdl):
     """Channel c's curve through `tables` (from curve_tables), exact outside the table's range.
-    The scalar form of what `_curve8` does 8 values at a time (which fuses the multiply-adds)."""
+    The scalar form of what `_cells8` and `_quad8` do 8 values at a time (which fuse the
+    multiply-adds)."""
     i, bits = _cell_index(x)
     t = np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC
     v = tables[c, i, 0] + t * (tables[c, i, 1] + t * tables[c, i, 2])
@@ -303,44 +306,65 @@ def _store3(typingctx, a, base, r, g, b, j):
 
 
 @intrinsic
-def _curve8(typingctx, x, tables, off, y, j):
-    """y[j:j+8] = the curve of x[j:j+8] through the quadratic cells at element `off` of
-    `tables` (one channel of `curve_tables`); returns a bit mask of the lanes that came out NaN
-    (the exact curve is needed there).
-
-    Same arithmetic as `curve`: cell = ((bits & 0x7fffffff) >> shift) - base (+ cells if
-    negative), the sentinel when outside; t = the bits below the cell's, scaled to [0, 1);
-    a + t (b + t c) as two FMAs. Each cell's four floats are one 16-byte load.
-    """
-    if not (_plane_ok(x, y) and isinstance(tables, types.Array) and tables.layout == "C"):
+def _cells8(typingctx, x, cells, frac, j):
+    """cells[j:j+8] = the flat offset (4 floats a cell) of each x[j:j+8]'s table cell within its
+    channel, frac[j:j+8] = its position t in [0, 1) across the cell. The cell is
+    ((bits & 0x7fffffff) >> shift) - base (+ cells if negative), the sentinel when outside;
+    t is the bits below the cell's, scaled. Int32 lanes throughout."""
+    if not _plane_ok(x, cells, frac):
         return None
-    sig = types.int64(x, tables, off, y, j)
+    sig = types.void(x, cells, frac, j)
 
     def codegen(context, builder, sig, args):
-        x_, t_, off_, y_, j_ = args
+        x_, c_, f_, j_ = args
         i32v, f32v = _vec(_I32), _vec(_F32)
+
+        def k(v):
+            return _splat(builder, ir.Constant(_I32, v), _LANES)
+
         xv = builder.load(_vptr(builder, _data(context, builder, sig.args[0], x_), j_, f32v), align=1)
         bits = builder.bitcast(xv, i32v)
-        mag = builder.lshr(builder.and_(bits, _splat(builder, ir.Constant(_I32, 0x7FFFFFFF), 8)),
-                           _splat(builder, ir.Constant(_I32, _SHIFT), 8))
-        cell = builder.sub(mag, _splat(builder, ir.Constant(_I32, _BASE), 8))
-        inside = builder.icmp_unsigned("<", cell, _splat(builder, ir.Constant(_I32, _CELLS), 8))
-        neg = builder.lshr(bits, _splat(builder, ir.Constant(_I32, 31), 8))
-        cell = builder.add(cell, builder.mul(neg, _splat(builder, ir.Constant(_I32, _CELLS), 8)))
-        cell = builder.select(inside, cell, _splat(builder, ir.Constant(_I32, _SENTINEL), 8))
-        frac = builder.fmul(builder.sitofp(builder.and_(bits, _splat(builder, ir.Constant(_I32, (1 << _SHIFT) - 1), 8)), f32v),
-                            _splat(builder, ir.Constant(_F32, float(_FRAC)), 8))
-        tptr = builder.gep(_data(context, builder, sig.args[1], t_), [off_])
+        cell = builder.sub(builder.lshr(builder.and_(bits, k(0x7FFFFFFF)), k(_SHIFT)), k(_BASE))
+        inside = builder.icmp_unsigned("<", cell, k(_CELLS))
+        cell = builder.add(cell, builder.mul(builder.lshr(bits, k(31)), k(_CELLS)))
+        cell = builder.shl(builder.select(inside, cell, k(_SENTINEL)), k(2))
+        t = builder.fmul(builder.sitofp(builder.and_(bits, k((1 << _SHIFT) - 1)), f32v),
+                         _splat(builder, ir.Constant(_F32, float(_FRAC)), _LANES))
+        builder.store(cell, _vptr(builder, _data(context, builder, sig.args[1], c_), j_, i32v), align=1)
+        builder.store(t, _vptr(builder, _data(context, builder, sig.args[2], f_), j_, f32v), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _quad8(typingctx, tables, off, cells, frac, y, j):
+    """y[j:j+8] = a + t (b + t c) of each lane's cell (cells, frac from `_cells8`) in the table
+    at element `off` of `tables` (one channel of `curve_tables`), two FMAs; returns a bit mask
+    of the lanes that came out NaN (the exact curve is needed there). The cell offsets are read
+    back from memory one by one (cheaper than moving them out of a vector register), each
+    cell's four floats are one 16-byte load, pairs of cells share a register and an in-lane
+    transpose turns them into a, b, c vectors."""
+    if not (_plane_ok(cells, frac, y) and isinstance(tables, types.Array) and tables.layout == "C"):
+        return None
+    sig = types.int64(tables, off, cells, frac, y, j)
+
+    def codegen(context, builder, sig, args):
+        t_, off_, c_, f_, y_, j_ = args
+        f32v = _vec(_F32)
+        tptr = builder.gep(_data(context, builder, sig.args[0], t_), [off_])
+        cptr = builder.gep(_data(context, builder, sig.args[2], c_), [j_])
         rows = []
-        for k in range(4):  # cells k and k + 4 share a register, then an in-lane transpose
+        for k in range(4):
             halves = []
             for lane in (k, k + 4):
-                ck = builder.zext(builder.extract_element(cell, ir.Constant(_I32, lane)), _I64)
-                halves.append(builder.load(_vptr(builder, tptr, builder.shl(ck, ir.Constant(_I64, 2)), _vec(_F32, 4)), align=4))
+                ck = builder.zext(builder.load(builder.gep(cptr, [ir.Constant(_I64, lane)]), align=4), _I64)
+                halves.append(builder.load(_vptr(builder, tptr, ck, _vec(_F32, 4)), align=4))
             rows.append(builder.shuffle_vector(halves[0], halves[1], _mask(range(8))))
         coef = _transpose_lanes(builder, rows)
-        out = _fma(builder, frac, _fma(builder, frac, coef[2], coef[1]), coef[0])
-        builder.store(out, _vptr(builder, _data(context, builder, sig.args[3], y_), j_, f32v), align=1)
+        t = builder.load(_vptr(builder, _data(context, builder, sig.args[3], f_), j_, f32v), align=1)
+        out = _fma(builder, t, _fma(builder, t, coef[2], coef[1]), coef[0])
+        builder.store(out, _vptr(builder, _data(context, builder, sig.args[4], y_), j_, f32v), align=1)
         nan = builder.fcmp_unordered("uno", out, out)
         return builder.zext(builder.bitcast(nan, ir.IntType(8)), _I64)
 
@@ -465,7 +489,7 @@ def _matrix_planes(m, r, g, b, nv):
 
 @nb.njit(cache=True)
 def _fix_curve(x, y, masks, n, c, tf, cdl):
-    """The exact curve in the lanes (below n) that `_curve8` flagged in `masks`."""
+    """The exact curve in the lanes (below n) that `_quad8` flagged in `masks`."""
     for group in range(masks.size):
         bad = masks[group]
         if bad:
@@ -476,15 +500,18 @@ def _fix_curve(x, y, masks, n, c, tf, cdl):
 
 
 @register_jitable(inline="always")
-def _curve_plane(x, tables, c, y, masks, nv, n, tf, cdl):
-    """y[:nv] = channel c's curve of x[:nv], 8 at a time; the lanes (below n) the table leaves
-    NaN (outside its range, a kink, a NaN input) take the exact curve. The fix-up is a call
-    after the vector loop, not inside it: a call in the loop costs more than the fix-ups do
-    (vector registers do not survive calls)."""
+def _curve_plane(x, tables, c, y, cells, frac, masks, nv, n, tf, cdl):
+    """y[:nv] = channel c's curve of x[:nv], 8 at a time: the cells first (`_cells8`), then the
+    table (`_quad8`), in two loops so the offsets go through memory; the lanes (below n) the
+    table leaves NaN (outside its range, a kink, a NaN input) take the exact curve. The fix-up
+    is a call after the vector loops, not inside them: a call in the loop costs more than the
+    fix-ups do (vector registers do not survive calls)."""
     off = c * (4 * _ROW)
+    for j in range(0, nv, _LANES):
+        _cells8(x, cells, frac, j)
     anybad = 0
     for j in range(0, nv, _LANES):
-        bad = _curve8(x, tables, off, y, j)
+        bad = _quad8(tables, off, cells, frac, y, j)
         masks[j // _LANES] = bad
         anybad |= bad
     if anybad:
@@ -571,6 +598,8 @@ def _finish_rows(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
     qg = np.empty(_CHUNK, dst.dtype)
     qb = np.empty(_CHUNK, dst.dtype)
     masks = np.empty(_CHUNK // _LANES, np.uint8)
+    cells = np.empty(_CHUNK, np.int32)
+    frac = np.empty(_CHUNK, np.float32)
     for y in range(y0, y1):
         oy = dst_y0 + y - y0
         for x0 in range(0, w, _CHUNK):
@@ -581,7 +610,7 @@ def _finish_rows(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
             if curves_on:
                 for c in range(3):
                     _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
-                                 cr if c == 0 else (cg if c == 1 else cb), masks, nv, cnt, tf, cdl)
+                                 cr if c == 0 else (cg if c == 1 else cb), cells, frac, masks, nv, cnt, tf, cdl)
                 pr, pg, pb = cr, cg, cb
             else:
                 pr, pg, pb = r, g, b
