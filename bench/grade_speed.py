@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import tempfile
 import time
 import warnings
@@ -231,8 +232,12 @@ def _previous_finish(rev: str):
     path = folder / "_previous_fused.py"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    spec = importlib.util.spec_from_file_location(f"_previous_fused_{rev}", path)
+    name = f"_previous_fused_{rev}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the module by name
     spec.loader.exec_module(module)
     return module
 
