@@ -13,14 +13,16 @@ Grade parameters travel as two tuples so the signature stays readable:
 
 The transfer function and the CDL's slope/offset/power are per-channel curves of one value, so
 they are evaluated together through a table (`curve_tables`) indexed by the bits of the float32
-input, as half-float LUTs are: 1024 cells per octave for magnitudes from 2^-14 to 2^8 (each
-sign its own half: noise around black goes negative), linear within a cell,
-which keeps the error near 1e-6 of the exact curve (the tests hold it there); inputs outside
-that range, NaN, and cells where a piecewise curve jumps take the exact function. A pow() or log() per channel per
-pixel would otherwise be most of the pass's time.
+input, as half-float LUTs are: 64 cells per octave for magnitudes from 2^-24 to 2^8 (each sign
+its own half: noise around black goes negative), a quadratic through the exact curve at each
+cell's start, middle and end (error ~ cell width cubed), checked at six more points per cell
+against the exact curve to 1e-6 (or half a float32 ulp of large values; the tests hold it
+there). Inputs outside that range, NaN, and cells where a piecewise curve jumps or kinks take
+the exact function. A pow() or log() per channel per pixel would otherwise be most of the
+pass's time.
 
 How the pass is laid out (the loop structure is Halide's "split into stages over a tile, each
-stage vectorised" schedule, Ragan-Kelley et al. 2013; the table and 3D LUT maths are unchanged):
+stage vectorised" schedule, Ragan-Kelley et al. 2013; the 3D LUT maths is OCIO's, as before):
 each row is cut into chunks of `_CHUNK` pixels held as planar (structure-of-arrays) float32
 buffers that stay in L1, and every stage is a simple loop over a chunk:
   1. load: the interleaved RGB row is de-interleaved into three planes (8 pixels per step,
@@ -33,17 +35,23 @@ buffers that stay in L1, and every stage is a simple loop over a chunk:
      vector compare; only a chunk with such a value has a scalar fix-up (`curve_exact`);
   3. CDL saturation, 1D shaper: plain loops;
   4. tetrahedral 3D LUT: a branch-free loop computes each pixel's cell, the two inner corners of
-     its tetrahedron (by min/max/select, OCIO's six cases folded into selects) and the four
-     weights (1-f1, f1-f2, f2-f3, f3 of the sorted fractions); `_tetra8` then loads each of the
-     four corners' RGB as one 16-byte vector and accumulates the weighted sum per pixel with
-     FMAs (OpenColorIO's SSE tetrahedral, Lut3DOpCPU.cpp, does the same per pixel), and
-     transposes 8 results back to planes;
+     its tetrahedron and the four weights (1-f1, f1-f2, f2-f3, f3 of the sorted fractions), as
+     OpenColorIO's AVX2 path (Lut3DOpCPU_AVX2.cpp) selects them with compares and blends, in
+     float32 (offsets exact below 2^24: cubes up to `_FLOAT_OFFSETS_MAX_N`, larger ones take
+     the scalar `kernels.lut.lut3d_tetrahedral`); `_tetra8` then loads each corner's RGB as one
+     unaligned 16-byte vector (as OCIO's SSE2 path does, Lut3DOpCPU_SSE2.cpp), two pixels to a
+     256-bit register, accumulates the weighted sum with FMAs in OCIO's order and transposes
+     8 results back to planes;
   5. quantise: a plain loop into planes of the output's dtype, re-interleaved 8 pixels at a time
      (`_store3`).
-`_load3`, `_store3`, `_cells8`, `_quad8` and `_tetra8` are numba intrinsics that emit generic LLVM vector
-IR (loads, shufflevector, llvm.fma): LLVM's cost model for this CPU does not vectorise
-gathers or stride-3 accesses on its own, so those steps are spelled out; the target decides the
-instructions (AVX2 here, SSE or NEON elsewhere).
+`_load3`, `_store3`, `_cells8`, `_quad8` and `_tetra8` are numba intrinsics that emit generic
+LLVM vector IR (loads, shufflevector, llvm.fma): LLVM's cost model for this CPU (znver4 without
+AVX-512) vectorises neither table gathers nor these stride-3 accesses on its own (hardware
+gathers are slow here: vgatherdps measured ~1 cycle per element, scalar-indexed vector loads
+~2-3x cheaper), so those steps are spelled out; the target decides the instructions (AVX2
+here, SSE or NEON elsewhere). Stages run one after another over an L1-resident chunk
+(Halide-style, Ragan-Kelley et al. 2013), so each loop is simple and has no call in it (vector
+registers do not survive calls).
 """
 import numba as nb
 import numpy as np
