@@ -371,18 +371,16 @@ def finish_bench(args) -> int:
     report += [f"Load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after, on {os.cpu_count()} cores: "
                "other work on the machine slows the all-thread contenders most; '1 thread' is the per-core "
                "figure (a quiet 2-core machine would take about half of it).", "",
-               "Reading: finish works on planar chunks of a row that stay in L1, one simple loop per stage, "
-               "with the steps LLVM will not vectorise here (the curve table and LUT corner loads, RGB "
-               "de/interleave) written as LLVM vector IR (see kernels/fused.py). Per core (one thread, "
-               "best of 12 on a 270-row slice that fits in L3, 2026-11-24) it costs about 1.4 ns/px for "
-               "load + matrix + quantise + store, 3.4 ns/px for the three curve lookups (quadratic cells, "
-               "one 16-byte load each) and 2.7 ns/px for the tetrahedral LUT (four 16-byte corner loads): "
-               "~7.5 ns/px, the same at best on a whole UHD frame (one-thread median ~10 ns/px, ~84 ms, with "
-               "load from elsewhere). "
-               "Two threads scale ~1.95x when the machine is quiet: 33 ms for matrix + sRGB + 33^3 + "
-               "16-bit at load 0.8 (previous finish 154 ms in the same run), against a 15 ms goal. "
-               "Hardware gathers (vgatherdps) cost ~1 cycle per element on this Zen 4 and did not help; "
-               "the table lookups are the floor of this design.", _FINISH_END]
+               "Reading: finish works on planar chunks of a row that stay in cache, one simple loop per "
+               "stage, with the steps LLVM will not vectorise here (the curve table and LUT corner loads, "
+               "RGB de/interleave) written as LLVM vector IR (see kernels/fused.py). Per core (one thread, "
+               "best of 12, 2026-11-24) it costs about 1.5 ns/px for load + matrix + quantise + store, "
+               "2.7 ns/px for the three curve lookups (quadratic cells, one 16-byte load each) and "
+               "2.6 ns/px for the tetrahedral LUT (four 16-byte corner loads): ~6.8 ns/px, ~56 ms for a "
+               "UHD frame on one core. Two threads scale ~1.9x: 29 ms at best for matrix + sRGB + 33^3 + "
+               "16-bit (3.5 ns/px), 33 ms median at load ~1, against a 15 ms goal. Hardware gathers "
+               "(vgatherdps) cost ~1 cycle per element on this Zen 4 and did not help; the table lookups "
+               "are the floor of this design.", _FINISH_END]
     if args.out:
         out = Path(args.out)
         text = out.read_text() if out.exists() else ""
