@@ -114,7 +114,8 @@ class FrameSource:
 
 class Runner:
     """One frame end to end: read (if from disk), process, write (with `write_ext`, at `depth` with
-    `compression`, as `isp process` writes)."""
+    `compression`, as `isp process` writes). Frames of one size reuse one output array, as the
+    sequence runner recycles written ones (a fresh UHD array costs its page faults every frame)."""
 
     def __init__(self, pipeline, source: FrameSource, depth=None, fused: bool = True, write_ext: str | None = None,
                  tmpdir: Path | None = None, compression: str | None = None):
@@ -125,7 +126,10 @@ class Runner:
     def frame(self, i: int) -> tuple[dict, float, str]:
         t0 = time.perf_counter()
         frame, read_ms, name = self.source.get(i)
-        image, stage_ms = self.pipeline.process_timed(frame, fused=self.fused, depth=self.depth)
+        out = self.last_image
+        if out is None or (out.shape, out.dtype) != self.pipeline.output_spec(frame, self.depth):
+            out = None
+        image, stage_ms = self.pipeline.process_timed(frame, fused=self.fused, depth=self.depth, out=out)
         ms = {}
         if read_ms is not None:
             ms["read"] = read_ms
