@@ -10,8 +10,8 @@ medians are reported, and ratio = peer ms / isp ms (above 1: isp is faster).
   on a crop and scaled per pixel (and marked so).
 - OpenColorIO's CPU processor for a 33^3 3D LUT, beside isp's LUT kernel on the same float image.
 
-The develop peers are compared with the whole isp pipeline as configured ("isp"); the LUT-only
-peers with isp's LUT alone ("isp lut").
+The develop peers are compared with the whole isp pipeline as configured ("isp"), writing into one
+reused output array as `isp process` does; the LUT-only peers with isp's LUT alone ("isp lut").
 """
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def compare_peers(runner: Runner, frame, tmpdir: Path, lut_path: Path | None, re
         "opencolorio lut": ("isp lut", False, "OCIO CPU processor, 33^3 tetrahedral, applyRGB in place "
                             "(one thread)", lambda: proc.applyRGB(ocio_buf)),
     }
-    contenders = {"isp": lambda: pipeline.process(frame, fused=fused, depth=depth),
+    isp_out = np.empty(*pipeline.output_spec(frame, depth))  # reused, as isp process recycles outputs
+    contenders = {"isp": lambda: pipeline.process(frame, fused=fused, depth=depth, out=isp_out),
                   "isp lut": lambda: compiled.apply(image, "tetrahedral", out=lut_out)}
     contenders.update({name: fn for name, (_, _, _, fn) in peers.items()})
     say(f"comparing with {len(peers)} peers, {repeats} alternating rounds"
