@@ -11,7 +11,7 @@
     [grade]     cdl = "shot.cc"; lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
     [output]    colorspace = "sRGB" | "ACEScg" | ...; transfer = "srgb" | "linear" | ...;
                 depth = 8 | 16 | 32 | "half" | "float" (default: the format's first);
-                compression = "none" | "zip" | "piz" | "dwaa" | ... (EXR, TIFF; default none)
+                compression = "none" (default) | EXR: "zip", "piz", "dwaa", ... | TIFF: "zlib", "lzw", "zstd"
 
 Unknown sections, keys or values are errors naming the key and what is allowed. Relative file
 paths (LUT, CDL) are taken relative to the config file. Every key has a default, so an empty

@@ -127,9 +127,12 @@ def denoise_raw(raw, levels, model: NoiseModel | tuple[float, float] | None, met
         raise InputError(f"denoise: raw must be an (H, W) Bayer mosaic of at least 2x2, got shape {r.shape}")
     if not (np.issubdtype(r.dtype, np.integer) or np.issubdtype(r.dtype, np.floating)):
         raise InputError(f"denoise: raw mosaic must be of an integer or real dtype, got {r.dtype}")
-    black, scale = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float32), (2, 2))) for v in levels)
-    g = np.ones((2, 2), np.float32) if gains is None else \
-        np.ascontiguousarray(np.broadcast_to(np.asarray(gains, np.float32), (2, 2)))
+    try:
+        black, scale = (np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float32), (2, 2))) for v in levels)
+        g = np.ones((2, 2), np.float32) if gains is None else \
+            np.ascontiguousarray(np.broadcast_to(np.asarray(gains, np.float32), (2, 2)))
+    except (ValueError, TypeError):
+        raise InputError("denoise: levels must be (black, scale) and gains one value or (2, 2) per CFA site") from None
     c = np.float32(np.inf) if clip is None or not clip > 0 else np.float32(clip)
     t = np.float32(threshold)
     try:

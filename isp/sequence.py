@@ -20,6 +20,7 @@ import numpy as np
 from isp.denoise import window
 from isp.errors import InputError
 from isp.io import expand, frame_path, read, write
+from isp.io.writers import output_format
 from isp.io.sequence import is_pattern
 
 
@@ -90,8 +91,10 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     sequence = expand(inputs, frames)
     outputs = output_paths(sequence, output)
     _check_not_inputs([p for _, p in sequence.frames], outputs)
-    if outputs[0] is not None and not outputs[0].parent.is_dir():
-        raise InputError(f"{outputs[0].parent}: output folder does not exist")
+    if outputs[0] is not None:
+        if not outputs[0].parent.is_dir():
+            raise InputError(f"{outputs[0].parent}: output folder does not exist")
+        output_format(outputs[0], depth, compression)  # a depth or compression the format refuses
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
     _sweep_temporaries(outputs)
     for n in sequence.missing:

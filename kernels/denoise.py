@@ -476,7 +476,7 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None
     out = _out(m, out)
     if check_finite and np.issubdtype(m.dtype, np.floating) and strength == 0 and not np.isfinite(m).all():
         raise ValueError("the mosaic contains NaN or inf")
-    if strength == 0 and levels is None and gains is None:
+    if strength == 0 and levels is None and gains is None and c == np.inf:
         out[...] = m
         return out
     if strength == 0:  # no filtering: the front end alone, which kernels.sensor.correct is
@@ -491,9 +491,15 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None
         first = np.empty(m.shape, F32)
         bad = _run(m, a, b, kl, kc, _rows(w2, 1.0), 1, first, lv, threshold)
         _run(first, a, b, kl, kc, _rows(w2, RT_PASS2_VAR), 2, out, gains=g, clip=c)
-    if check_finite and bad:
+    if check_finite and (bad or not _odd_edges_finite(m)):
         raise ValueError("the mosaic contains NaN or inf")
     return out
+
+
+def _odd_edges_finite(m) -> bool:
+    """Whether a trailing odd row/column, outside the kernel's 2x2 blocks and its count, is finite."""
+    h, w = m.shape
+    return bool((h % 2 == 0 or np.isfinite(m[-1]).all()) and (w % 2 == 0 or np.isfinite(m[:, -1]).all()))
 
 
 @nb.njit(cache=True)

@@ -99,14 +99,12 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
     cfg = configuration.load(config, overrides or {})  # a bad config fails here, before any work
     depth = cfg["output"]["depth"]
     if write_ext is not None:  # the pipeline quantises to the depth the file is written at
-        from isp.io.writers import DEPTHS
+        from isp.io.writers import output_format
 
-        allowed = DEPTHS[FORMATS[write_ext.lower()]]
-        if depth is None:
-            depth = allowed[0]
-        elif depth not in allowed:
-            raise InputError(f"--depth: {write_ext} is written at depth {' or '.join(map(str, allowed))}, "
-                             f"not {depth!r}")
+        try:
+            _, depth, _ = output_format(f"frame{write_ext}", depth, cfg["output"]["compression"])
+        except InputError as e:
+            raise InputError(f"--depth/--compression: {str(e).split(': ', 1)[1]}") from None
     if input is not None:
         from isp.io import expand
 

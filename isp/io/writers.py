@@ -58,6 +58,22 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
     `compression` (EXR, TIFF): a name from `COMPRESSIONS`; the default is none.
     """
     path = Path(path)
+    kind, depth, compression = output_format(path, depth, compression)
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise InputError(f"{path}: expected an (H, W, 3) or (H, W) image, got shape {image.shape}")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: output folder does not exist")
+    with atomic_path(path) as tmp:
+        _WRITERS[kind](tmp, image, depth, quality, compression)
+    return path
+
+
+def output_format(path, depth=None, compression: str | None = None) -> tuple[str, object, str]:
+    """(format, depth, compression) for writing `path`, defaults filled in; InputError naming the
+    path when the format, depth or compression is not one the format takes. A sequence checks
+    this once before its first frame."""
+    path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"{path}: unknown output format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
@@ -68,14 +84,7 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
     if compression not in COMPRESSIONS.get(kind, {"none": None}):
         allowed = ", ".join(COMPRESSIONS[kind]) if kind in COMPRESSIONS else "none"
         raise InputError(f"{path}: {kind} cannot be written with {compression!r} compression; use {allowed}")
-    image = np.asarray(image)
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise InputError(f"{path}: expected an (H, W, 3) or (H, W) image, got shape {image.shape}")
-    if not path.parent.is_dir():
-        raise InputError(f"{path.parent}: output folder does not exist")
-    with atomic_path(path) as tmp:
-        _WRITERS[kind](tmp, image, depth, quality, compression)
-    return path
+    return kind, depth, compression
 
 
 def _quantise(image: np.ndarray, bits: int) -> np.ndarray:
@@ -96,7 +105,7 @@ def _bgr(image: np.ndarray) -> np.ndarray:
 
 def _write_exr(path, image, depth, _quality, compression):
     if depth == "half":
-        data = image if image.dtype == np.float16 else as_half(image)
+        data = np.ascontiguousarray(image) if image.dtype == np.float16 else as_half(image)
     else:
         data = np.ascontiguousarray(image, dtype=np.float32)
     channels = {"RGB": data} if image.ndim == 3 else {"Y": data}

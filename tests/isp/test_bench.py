@@ -143,6 +143,7 @@ def test_check_output_path(tmp_path):
     (["--size", "64x48", "--demosaic", "nonesuch"], "nonesuch"),
     (["--size", "64x48", "--write", "gif"], "--write"),
     (["--size", "64x48", "--write", "tif", "--depth", "half"], "--depth"),
+    (["--size", "64x48", "--write", "png", "--compression", "zip"], "png cannot be written with 'zip'"),
     (["--size", "64x48", "--write", "tif", "--sustained"], "--sustained"),
     (["--size", "64x48", "--input", "OUTDIR/shot.####.dng", "--sustained"], "--sustained"),
     (["--size", "64x48", "--input", "OUTDIR/shot.####.dng", "--write", "tif", "--sustained", "--unfused"],

@@ -179,6 +179,13 @@ def test_every_compression_round_trips(tmp_path, name, depth):
         np.testing.assert_array_equal(exact, image.astype(np.float16).astype(np.float32))
 
 
+def test_half_views_are_written_as_they_look(tmp_path):
+    image = np.random.default_rng(5).random((6, 8, 3)).astype(np.float16)
+    for view in (image[:, ::-1], image[..., ::-1], image[::2]):
+        back = isp.read_image(isp.write(tmp_path / "v.exr", view, "half"))
+        np.testing.assert_array_equal(back, view.astype(np.float32))
+
+
 def test_unknown_compression_is_refused(tmp_path):
     with pytest.raises(isp.InputError, match=r"a.png: png cannot be written with 'zip' compression; use none"):
         isp.write(tmp_path / "a.png", np.zeros((2, 2, 3), np.float32), compression="zip")

@@ -50,6 +50,12 @@ def test_written_images_arrays_are_reused(tmp_path):
         np.testing.assert_array_equal(isp.read_image(r.output), expected / np.float32(65535))
 
 
+def test_a_compression_the_format_refuses_fails_before_any_frame(shots, tmp_path):
+    with pytest.raises(isp.InputError, match="png cannot be written with 'zip' compression"):
+        next(process_sequence(shots / "shot.####.npy", tmp_path / "o.####.png", Grey(), compression="zip"))
+    assert list(tmp_path.glob("o.*")) == []
+
+
 def test_frames_in_order_with_missing_ones_reported(shots, tmp_path):
     (tmp_path / "out").mkdir()
     results = list(process_sequence(shots / "shot.####.npy", tmp_path / "out" / "shot.####.exr", Grey()))

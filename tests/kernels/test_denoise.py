@@ -229,6 +229,9 @@ def test_front_end_through_isp_denoise_raw():
     np.testing.assert_allclose(off, wb.white_balance_mosaic(m, cfa.channels("RGGB"), gains, np.float32(1.0), m),
                                rtol=0, atol=1e-6)
     assert np.abs(plain - off).max() > 0        # (and the denoiser did something)
+    for levels in (([1, 2, 3], 1.0), (0.0,)):
+        with pytest.raises(InputError, match="levels must be"):
+            denoise_raw(raw, levels, HIGH)
 
 
 def test_out_is_reused_and_checked():
@@ -253,3 +256,14 @@ def test_non_finite_found_in_the_kernel_pass():
         K.bilateral_cfa(z, HIGH.a, HIGH.b, check_finite=True)
     z[5, 7] = 0.2
     K.bilateral_cfa(z, HIGH.a, HIGH.b, check_finite=True)
+    odd = HIGH.apply(scene(17, 17), rng=14)  # the trailing odd row and column lie outside the blocks
+    for y, x in ((16, 5), (5, 16), (16, 16)):
+        bad = odd.copy()
+        bad[y, x] = np.nan
+        with pytest.raises(ValueError, match="NaN or inf"):
+            K.bilateral_cfa(bad, HIGH.a, HIGH.b, check_finite=True)
+
+
+def test_clip_applies_even_without_filtering():
+    z = np.full((8, 8), 0.9, np.float32)
+    assert K.bilateral_cfa(z, HIGH.a, HIGH.b, strength=0, clip=0.5).max() == np.float32(0.5)
