@@ -23,7 +23,6 @@ them once written), else into a new array.
 """
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from contextlib import contextmanager
@@ -81,7 +80,6 @@ class Pipeline:
         self._params: dict[tuple, FrameParams] = {}
         self._noise: dict[tuple, object] = {}
         self._buffers = _Buffers()
-        self._demosaic_takes_out = "out" in inspect.signature(self.demosaic).parameters
 
     @classmethod
     def from_config(cls, source=None, overrides: dict | None = None) -> Pipeline:
@@ -169,10 +167,7 @@ class Pipeline:
                 self._develop_strips(mosaic, frame.pattern, p, out, quantise)
             return out, ms
         with _timed(ms, "demosaic"):
-            if self._demosaic_takes_out:
-                rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
-            else:
-                rgb = self.demosaic(mosaic, frame.pattern)
+            rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
         if fused:  # every per-pixel stage in one pass, straight into the output's dtype
             with _timed(ms, "colour+grade"):
                 lut_args = _NO_LUT if self._lut_rest else self._lut_args

@@ -18,7 +18,8 @@ every channel, and it does not depend on the CFA pattern (another pattern permut
 the signs of H, V, D). Luma is smoothed gently and edge-aware; the other three (chroma)
 strongly, steered by the luma so colour edges that follow luma edges survive.
 
-Odd trailing rows/columns (a mosaic of odd size) are returned unchanged.
+Odd trailing rows/columns (a mosaic of odd size) are not filtered: they are passed through (with
+the front end's levels, defect suppression, gains and clip when those are asked for).
 
 Kernels raise ValueError for bad arguments; `isp.denoise` turns user errors into InputError.
 """
@@ -100,15 +101,6 @@ def _load_haar_rows(mosaic, buf, top, n, w2, pad, r_off=0):
             for k in range(pad):
                 buf[c, rb, k] = buf[c, rb, pad]
                 buf[c, rb, pad + w2 + k] = buf[c, rb, pad + w2 - 1]
-
-
-@nb.njit(inline="always")
-def _store_block(out, bi, j, l, hh, v, d):
-    p00, p01, p10, p11 = haar_inv(l, hh, v, d)
-    out[2 * bi, 2 * j] = p00
-    out[2 * bi, 2 * j + 1] = p01
-    out[2 * bi + 1, 2 * j] = p10
-    out[2 * bi + 1, 2 * j + 1] = p11
 
 
 def _check_shape(mosaic):

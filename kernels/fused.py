@@ -62,7 +62,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
-from kernels.colour import encode_value, mat3_apply
+from kernels.colour import encode_value
 from kernels.lut import cdl_channel, cdl_saturation, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
 
 
@@ -148,66 +148,6 @@ def curve_exact(x, c, tf, cdl):
     return v
 
 
-@nb.njit(inline="always", cache=True)
-def _cell_index(x):
-    """The table cell of float32 x (sign half included), or the sentinel outside the table."""
-    bits = np.float32(x).view(np.uint32)
-    i = np.int64((bits & 0x7FFFFFFF) >> _SHIFT) - _BASE
-    if 0 <= i < _CELLS:
-        return i + _CELLS * np.int64(bits >> 31), bits
-    return np.int64(_SENTINEL), bits
-
-
-@nb.njit(inline="always", cache=True)
-def curve(x, c, tables, tf, cdl):
-    """Channel c's curve through `tables` (from curve_tables), exact outside the table's range.
-    The scalar form of what `_cells8` and `_quad8` do 8 values at a time (which fuse the
-    multiply-adds)."""
-    i, bits = _cell_index(x)
-    t = np.float32(bits & ((1 << _SHIFT) - 1)) * _FRAC
-    v = tables[c, i, 0] + t * (tables[c, i, 1] + t * tables[c, i, 2])
-    if not np.isnan(v):
-        return v
-    return curve_exact(x, c, tf, cdl)
-
-
-@nb.njit(inline="always", cache=True)
-def colour_pixel(r, g, b, m, tf, tables, cdl):
-    """One pixel through the matrix, the transfer and CDL curves, and the CDL saturation."""
-    r, g, b = mat3_apply(m, r, g, b)
-    r = curve(r, 0, tables, tf, cdl)
-    g = curve(g, 1, tables, tf, cdl)
-    b = curve(b, 2, tables, tf, cdl)
-    if cdl[0]:
-        r, g, b = cdl_saturation(r, g, b, cdl[4], cdl[5])
-    return r, g, b
-
-
-@nb.njit(inline="always", cache=True)
-def lut_pixel(r, g, b, lut):
-    """One pixel through the 1D shaper and the 3D cube, each when it is on."""
-    if lut[0]:
-        r = lut1d_value(r, lut[1], 0, lut[2][0], lut[3][0])
-        g = lut1d_value(g, lut[1], 1, lut[2][1], lut[3][1])
-        b = lut1d_value(b, lut[1], 2, lut[2][2], lut[3][2])
-    if lut[4]:
-        if lut[9]:
-            r, g, b = lut3d_tetrahedral(r, g, b, lut[5], lut[6], lut[7], lut[8])
-        else:
-            r, g, b = lut3d_trilinear(r, g, b, lut[5], lut[6], lut[7], lut[8])
-    return r, g, b
-
-
-@nb.njit(inline="always", cache=True)
-def quantised(v, quantise):
-    """v as stored: unchanged for float output, else clipped to [0, 1] (NaN -> 0) and rounded
-    to 0..quantise."""
-    if quantise == 0:
-        return v
-    v = v if v > np.float32(0.0) else np.float32(0.0)
-    return np.floor(min(v, np.float32(1.0)) * quantise + np.float32(0.5))
-
-
 # ---------------------------------------------------------------------------------------------
 # vector intrinsics: generic LLVM IR over 8 lanes, memory to memory on the chunk planes
 # ---------------------------------------------------------------------------------------------
@@ -230,15 +170,6 @@ def _data(context, builder, aty, aval):
 def _vptr(builder, ptr, index, vty):
     """Pointer to a vector of type vty at element `index` of `ptr`."""
     return builder.bitcast(builder.gep(ptr, [index]), vty.as_pointer())
-
-
-def _concat(builder, parts):
-    """Concatenate equal-length vectors (a power-of-two count) into one."""
-    while len(parts) > 1:
-        n = parts[0].type.count
-        parts = [builder.shuffle_vector(parts[k], parts[k + 1], _mask(range(2 * n)))
-                 for k in range(0, len(parts), 2)]
-    return parts[0]
 
 
 def _fma(builder, a, b, c):
@@ -400,7 +331,6 @@ def _tetra8(typingctx, flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j):
                    for t in range(3)]
         weights = [builder.load(_vptr(builder, _data(context, builder, sig.args[5 + t], args[5 + t]), j_, f8), align=1)
                    for t in range(4)]
-        f8m = _vec(_F32)
         acc = []
         for k in range(_LANES // 2):  # pixels k and k + 4 share a register: k low, k + 4 high
             total = None

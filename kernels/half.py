@@ -53,6 +53,8 @@ def as_half(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """`image` (float32) as a float16 array, converted in parallel; `out` (uint16 or float16) is
     reused when given."""
     src = np.ascontiguousarray(image, dtype=np.float32)
+    if out is not None and (out.shape != src.shape or out.dtype.itemsize != 2 or not out.flags.c_contiguous):
+        raise ValueError(f"out: expected a C-contiguous {src.shape} uint16 or float16 array, got {out.shape} {out.dtype}")
     bits = np.empty(src.shape, np.uint16) if out is None else out.view(np.uint16)
     to_half(src, bits)
     return bits.view(np.float16)

@@ -5,7 +5,8 @@ Every algorithm runs on the mosaic extended by mirroring about the edge pixels (
 "reflect", scipy's "mirror": ... m[2], m[1], m[0], m[1], m[2] ...). That keeps the CFA phase
 of the extension, so borders get the same treatment as the interior and are never dark.
 
-Compilation: helpers here are plain `@nb.njit` functions, not `inline="always"`. Numba links
+Compilation: the small per-pixel helpers here are plain `@nb.njit` functions, not
+`inline="always"` (only the row/tile drivers are, whose loops must sit in the caller). Numba links
 them into each caller and LLVM inlines them there (the generated loops are the same), while
 numba's own IR-level inlining re-runs type inference at every call site: with the hundreds of
 small plane reads of RCD and Menon that made a cold compile take minutes. No driver takes a

@@ -65,6 +65,9 @@ def test_buffers_are_reused_and_results_unchanged(frame):
     out = np.full(shape, 7, dtype)
     again = p.process(frame, depth=16, out=out)
     assert again is out and np.array_equal(again, first)  # scratch reused across calls: same result
+    other = render(default_chart(96, 128) * 0.5, SensorModel(pattern="GRBG", seed=5))
+    second = p.process(other, depth=16)
+    assert not np.shares_memory(second, first) and np.array_equal(again, first)  # no scratch handed out
     small = render(default_chart(48, 64), SensorModel(pattern="RGGB", seed=4))
     np.testing.assert_array_equal(p.process(small), Pipeline(p.config).process(small))  # a new size
     with pytest.raises(isp.InputError, match=r"out: expected a C-contiguous \(96, 128, 3\) uint16 array"):

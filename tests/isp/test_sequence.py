@@ -1,4 +1,6 @@
 """The sequence runner: order, missing and bad frames, resume, inputs never overwritten."""
+import time
+
 import numpy as np
 import pytest
 
@@ -27,10 +29,11 @@ def shots(tmp_path):
     return folder
 
 
-def test_written_images_arrays_are_reused(tmp_path):
+@pytest.mark.parametrize("write_behind", [0, 2])
+def test_written_images_arrays_are_reused(tmp_path, monkeypatch, write_behind):
     scene = np.full((24, 32, 3), 0.5, np.float32)
-    for n in (1, 2, 3):
-        write_frame(tmp_path / f"shot.{n:04d}.dng", render(scene * n / 4, SensorModel(seed=n)))
+    for n in range(1, 7):
+        write_frame(tmp_path / f"shot.{n:04d}.dng", render(scene * n / 7, SensorModel(seed=n)))
 
     class Recording(isp.Pipeline):
         given = []
@@ -41,10 +44,18 @@ def test_written_images_arrays_are_reused(tmp_path):
 
     (tmp_path / "out").mkdir()
     pipeline = Recording.from_config({"denoise": {"method": "off"}})
+    if write_behind:  # slow writes: frames are computed while earlier ones are still being written
+        def slow_write(*args, **kw):
+            time.sleep(0.2)
+            return isp.write(*args, **kw)
+
+        monkeypatch.setattr("isp.sequence.write", slow_write)
     results = list(process_sequence(tmp_path / "shot.####.dng", tmp_path / "out" / "shot.####.tif", pipeline,
-                                    depth=16, write_behind=0))
-    assert all(r.ok for r in results) and len(pipeline.given) == 3
-    assert pipeline.given[0] is None and all(a is not None and a.dtype == np.uint16 for a in pipeline.given[1:])
+                                    depth=16, write_behind=write_behind))
+    assert all(r.ok for r in results) and len(pipeline.given) == 6
+    assert pipeline.given[0] is None and any(a is not None and a.dtype == np.uint16 for a in pipeline.given)
+    if not write_behind:  # each write is done before the next frame: its array comes back at once
+        assert all(a is not None for a in pipeline.given[1:])
     for r in results:  # every frame intact although they shared arrays
         expected = pipeline.process(isp.read(r.source), depth=16)
         np.testing.assert_array_equal(isp.read_image(r.output), expected / np.float32(65535))
