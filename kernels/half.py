@@ -15,7 +15,7 @@ import numpy as np
 _HALF_MAX_BITS = np.uint32((127 + 16) << 23)  # 65536.0: from here on the half is inf (or NaN)
 _HALF_NORMAL_BITS = np.uint32((127 - 14) << 23)  # 2^-14, the smallest normal half
 _SUBNORMAL_MAGIC = np.float32(0.5)  # adding it puts a subnormal half's bits in the low mantissa
-_SUBNORMAL_MAGIC_BITS = np.uint32(0x3F000000)  # its bits
+_SUBNORMAL_MAGIC_BITS = _SUBNORMAL_MAGIC.view(np.uint32)  # its bits
 _REBIAS = np.uint32(((15 - 127) << 23) & 0xFFFFFFFF) + np.uint32(0xFFF)
 
 

@@ -12,7 +12,11 @@ numba's own IR-level inlining re-runs type inference at every call site: with th
 small plane reads of RCD and Menon that made a cold compile take minutes. No driver takes a
 jitted function as an argument: numba cannot cache a kernel that does (it recompiles it in
 every process), so the shared drivers are split around the per-algorithm part instead
-(`load_tile_n` / `store_tile_n`) or select it by a constant (`_linear`).
+(`load_tile_n` / `store_tile_n`) or select it by a constant (`_linear`). Likewise
+the RCD and Menon step drivers branch on a row's parity (and red/blue row) and call the row
+function with literal arguments in each branch: inlined, every plane offset and flag is then a
+constant and the row loop has no test in it (a red/blue flag passed as a variable kept RCD's
+red/blue-at-X loop scalar, as `inspect_asm` showed; parities are kept literal the same way).
 Numba's cache is keyed by each cached function's own source file: after editing a helper here,
 clear the callers' caches (`__pycache__`) too.
 """
