@@ -5,6 +5,7 @@ from pathlib import Path
 
 from isp.errors import InputError
 from isp.frame import RawFrame
+from isp.io.dng_reader import read_dng
 from isp.io.dump import GEOMETRY_KEYS, read_dump, read_npy
 from isp.io.libraw import read_libraw
 
@@ -14,7 +15,8 @@ DUMP_SUFFIXES = {".raw", ".bin", ".dump"}
 def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry) -> RawFrame:
     """Read one raw frame.
 
-    Camera raws (DNG, CR2, NEF, ARW, KDC, ...) go through LibRaw; `.raw`/`.bin`/`.dump` files are
+    Camera raws (DNG, CR2, NEF, ARW, KDC, ...) go through LibRaw, except uncompressed Bayer DNGs,
+    which `isp.io.dng_reader` reads directly into the same RawFrame; `.raw`/`.bin`/`.dump` files are
     headerless sensor dumps described by `geometry` keywords (width, height, bits, pattern,
     byte_order, packing, stride, offset, black_level, white_level) or a `<file>.json` sidecar;
     `.npy` files are 2-D mosaics. `crop=False` keeps a DNG's whole visible area.
@@ -32,6 +34,8 @@ def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry
         frame = read_npy(path, **geometry)
     elif suffix in DUMP_SUFFIXES or any(v is not None for v in geometry.values()):
         frame = read_dump(path, **geometry)
+    elif suffix == ".dng":
+        frame = read_dng(path, crop=crop)
     else:
         frame = read_libraw(path, crop=crop)
     if frame_number is not None:

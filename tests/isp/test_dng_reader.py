@@ -1,0 +1,414 @@
+"""The uncompressed-DNG fast path against LibRaw: every RawFrame field equal, or a fallback."""
+import dataclasses
+import struct
+from fractions import Fraction
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+import isp
+from isp.errors import InputError
+from isp.frame import DngColour, RawFrame
+from isp.io import dng_reader
+from isp.io.dng import write_dng
+from isp.io.dng_reader import fallback_reason, read_dng
+from isp.io.libraw import read_libraw
+from isp.synth import SensorModel, default_chart, render
+from kernels import cfa
+
+BYTE, ASCII, SHORT, LONG, RATIONAL, SRATIONAL, DOUBLE = 1, 2, 3, 4, 5, 10, 12
+CODE = {"R": 0, "G": 1, "B": 2}
+EXIF_PLACEHOLDER = 34664  # an unused code just below ExifIFD (34665), patched after writing
+
+
+def assert_same_frame(a: RawFrame, b: RawFrame):
+    """Every field of two RawFrames equal, arrays bit for bit (dtype and layout included)."""
+    assert a.mosaic.dtype == b.mosaic.dtype == np.uint16
+    assert a.mosaic.shape == b.mosaic.shape
+    assert b.mosaic.flags.c_contiguous and a.mosaic.flags.c_contiguous
+    assert np.array_equal(a.mosaic, b.mosaic)
+    assert a.pattern == b.pattern
+    assert a.black_level.dtype == b.black_level.dtype and np.array_equal(a.black_level, b.black_level)
+    assert a.white_level == b.white_level
+    assert a.wb == b.wb
+    if a.xyz_to_camera is None:
+        assert b.xyz_to_camera is None
+    else:
+        assert b.xyz_to_camera.dtype == a.xyz_to_camera.dtype and np.array_equal(a.xyz_to_camera, b.xyz_to_camera)
+    assert (a.dng is None) == (b.dng is None)
+    if a.dng is not None:
+        for f in dataclasses.fields(DngColour):
+            x, y = getattr(a.dng, f.name), getattr(b.dng, f.name)
+            if isinstance(x, np.ndarray):
+                assert isinstance(y, np.ndarray) and np.array_equal(x, y), f.name
+            else:
+                assert x == y, f.name
+    for name in ("camera", "iso", "exposure_time", "source", "frame_number", "origin"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert a.extra.keys() == b.extra.keys()
+    for k in a.extra:
+        assert np.array_equal(a.extra[k], b.extra[k]), k
+
+
+def compare(path, crop=True, fast=True):
+    """read_dng against read_libraw; `fast` says whether read_dng must have read it itself."""
+    assert (fallback_reason(path) is None) == fast, fallback_reason(path)
+    try:
+        a = read_libraw(path, crop=crop)
+    except Exception as e:  # read_dng must fail the same way (e.g. a DefaultCrop beyond the ActiveArea)
+        with pytest.raises(type(e)) as caught:
+            read_dng(path, crop=crop)
+        assert str(caught.value) == str(e)
+        return None
+    b = read_dng(path, crop=crop)
+    assert_same_frame(a, b)
+    return b
+
+
+# --------------------------------------------------------------------------------------------
+# a DNG writer with every knob (tifffile), and an EXIF IFD appended after the fact
+
+
+def rationals(values):
+    """Flat numerator, denominator pairs; (num, den) tuples are kept exactly."""
+    out = []
+    for v in (values if isinstance(values, tuple) and isinstance(values[0], tuple) else np.ravel(values)):
+        if isinstance(v, tuple):
+            out += list(v)
+        else:
+            f = Fraction(float(v)).limit_denominator(1000000)
+            out += [f.numerator, f.denominator]
+    return out
+
+
+def write_cfa(path, mosaic, pattern="RGGB", *, byteorder="<", tile=None, rowsperstrip=None,
+              make="isp", model="isp test", black=(64,), black_dim=None, white=4095, neutral=(0.5, 1.0, 0.8),
+              matrices=((21, np.eye(3) * 0.9 + 0.02),), extra=(), drop=(), exif=None):
+    """An uncompressed CFA DNG of `mosaic` (uint8 or uint16) with the tags given."""
+    tags = [
+        (50706, BYTE, 4, (1, 4, 0, 0), True),
+        (50707, BYTE, 4, (1, 1, 0, 0), True),
+        (271, ASCII, 0, make, True),
+        (272, ASCII, 0, model, True),
+        (50708, ASCII, 0, f"{make} {model}", True),
+        (33421, SHORT, 2, (2, 2), True),
+        (33422, BYTE, 4, tuple(CODE[c] for c in pattern), True),
+    ]
+    if black_dim is not None:
+        tags.append((50713, SHORT, 2, black_dim, True))
+    if black is not None:
+        if all(float(v).is_integer() for v in black):
+            tags.append((50714, LONG, len(black), [int(v) for v in black], True))
+        else:
+            tags.append((50714, RATIONAL, len(black), rationals(black), True))
+    if white is not None:
+        tags.append((50717, LONG, 1, int(white), True))
+    for i, (illuminant, m) in enumerate(matrices):
+        tags.append((50721 + i, SRATIONAL, 9, rationals(m), True))
+        tags.append((50778 + i, SHORT, 1, illuminant, True))
+    if neutral is not None:
+        tags.append((50728, RATIONAL, 3, rationals(neutral), True))
+    if exif is not None:
+        tags.append((EXIF_PLACEHOLDER, LONG, 1, 0, True))  # tifffile will not write 34665 itself
+    tags = [t for t in tags if t[0] not in drop and t[0] not in {e[0] for e in extra}] + list(extra)
+    with tifffile.TiffWriter(path, byteorder=byteorder) as tif:
+        tif.write(mosaic, photometric="CFA", compression=None, tile=tile, rowsperstrip=rowsperstrip,
+                  metadata=None, software="isp test", extratags=tags)
+    if exif is not None:
+        append_exif(path, exif)
+    return path
+
+
+def append_exif(path, entries):
+    """Write an EXIF IFD of (code, type, count, packed value bytes) at the end; point 34665 at it."""
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        bo = tif.byteorder
+        tag = tif.pages[0].tags[EXIF_PLACEHOLDER]
+        entry, pointer = tag.offset, tag.valueoffset
+    data[entry:entry + 2] = struct.pack(bo + "H", 34665)
+    if len(data) % 2:
+        data += b"\0"
+    start = len(data)
+    entries = sorted(entries)
+    blobs = bytearray()
+    table = struct.pack(bo + "H", len(entries))
+    blob_start = start + 2 + 12 * len(entries) + 4
+    for code, typ, count, value in entries:
+        if len(value) <= 4:
+            table += struct.pack(bo + "HHI", code, typ, count) + value.ljust(4, b"\0")
+        else:
+            table += struct.pack(bo + "HHII", code, typ, count, blob_start + len(blobs))
+            blobs += value + b"\0" * (len(value) % 2)
+    data += table + struct.pack(bo + "I", 0) + blobs
+    data[pointer:pointer + 4] = struct.pack(bo + "I", start)
+    path.write_bytes(bytes(data))
+
+
+def set_short(path, code, value):
+    """Overwrite a SHORT tag's value in place (for tags tifffile writes itself)."""
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        bo, where = tif.byteorder, tif.pages[0].tags[code].valueoffset
+    data[where:where + 2] = struct.pack(bo + "H", value)
+    path.write_bytes(bytes(data))
+
+
+def mosaic_of(height, width, bits=12, seed=0, dtype=np.uint16):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 1 << bits, size=(height, width), dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# DNGs from isp's own writer
+
+
+@pytest.mark.parametrize("pattern", cfa.PATTERNS)
+@pytest.mark.parametrize("size", [(64, 96), (37, 51), (22, 23)])
+@pytest.mark.parametrize("crop", [True, False])
+def test_write_dng_files_read_identically(tmp_path, pattern, size, crop):
+    frame = render(default_chart(*size), SensorModel(pattern=pattern, seed=1, black_level=200.5 if size[0] == 37 else 256))
+    frame.extra["noise"] = {"a": 1e-4, "b": 2e-6}
+    path = write_dng(tmp_path / "f.dng", frame)
+    b = compare(path, crop=crop)
+    assert b.pattern == pattern and np.array_equal(b.mosaic, frame.mosaic)
+
+
+def test_distinct_black_per_site_and_odd_sizes(tmp_path):
+    frame = render(default_chart(41, 57), SensorModel(pattern="GBRG", seed=2, black_level=100))
+    frame.black_level = np.array([[100, 101], [98, 103]], dtype=np.float32)
+    frame.wb = (2.1, 1.0, 1.7)
+    frame.iso, frame.exposure_time = 800, 1 / 1000
+    compare(write_dng(tmp_path / "f.dng", frame))
+
+
+def test_uhd_synthetic_frame(tmp_path):
+    frame = render(default_chart(270, 480), SensorModel())
+    big = RawFrame(mosaic=np.tile(frame.mosaic, (8, 8)), pattern="RGGB", black_level=256, white_level=4095,
+                   wb=frame.wb, xyz_to_camera=frame.xyz_to_camera, dng=frame.dng, camera=frame.camera,
+                   iso=100, exposure_time=1 / 48)
+    compare(write_dng(tmp_path / "uhd.dng", big))
+
+
+# --------------------------------------------------------------------------------------------
+# layouts: byte order, strips, tiles, 8-bit
+
+
+@pytest.mark.parametrize("pattern", cfa.PATTERNS)
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+@pytest.mark.parametrize("layout", ["one strip", "strips of 5", "tiles 16x32", "tiles 32x16"])
+def test_byte_orders_strips_and_tiles(tmp_path, pattern, byteorder, layout):
+    kw = {"one strip": {}, "strips of 5": {"rowsperstrip": 5},
+          "tiles 16x32": {"tile": (16, 32)}, "tiles 32x16": {"tile": (32, 16)}}[layout]
+    m = mosaic_of(53, 70, bits=16, seed=3)
+    path = write_cfa(tmp_path / "f.dng", m, pattern, byteorder=byteorder, white=65535, **kw)
+    b = compare(path)
+    assert np.array_equal(b.mosaic, m)
+
+
+@pytest.mark.parametrize("layout", [{}, {"rowsperstrip": 7}, {"tile": (16, 16)}])
+def test_eight_bit_samples(tmp_path, layout):
+    m = mosaic_of(40, 48, bits=8, seed=4, dtype=np.uint8)
+    m[0, :8] = 255  # 0xFF bytes must not be read as JPEG markers
+    path = write_cfa(tmp_path / "f.dng", m, "BGGR", black=(16,), white=None, **layout)
+    b = compare(path)
+    assert np.array_equal(b.mosaic, m) and b.white_level == 255
+
+
+# --------------------------------------------------------------------------------------------
+# ActiveArea and DefaultCrop
+
+
+@pytest.mark.parametrize("area", [(0, 0, 60, 80), (2, 4, 58, 76), (1, 3, 50, 71), (3, 0, 60, 79)])
+@pytest.mark.parametrize("crop", [True, False])
+@pytest.mark.parametrize("default_crop", [None, ((2, 2), (40, 30)), ((1, 3), (41, 27)), ((0, 0), (76, 56)),
+                                          (((5, 2), (7, 2)), ((81, 2), (61, 2)))])
+def test_active_area_and_default_crop(tmp_path, area, crop, default_crop):
+    m = mosaic_of(60, 80, seed=5)
+    extra = [(50829, LONG, 4, area, True)]
+    if default_crop is not None:
+        (origin, size) = default_crop
+        if isinstance(origin[0], tuple):  # rationals (2.5, 3.5) / (40.5, 30.5)
+            extra += [(50719, RATIONAL, 2, rationals(origin), True), (50720, RATIONAL, 2, rationals(size), True)]
+        else:
+            extra += [(50719, SHORT, 2, origin, True), (50720, LONG, 2, size, True)]
+    path = write_cfa(tmp_path / "f.dng", m, "GRBG", extra=extra, black=(10, 11, 12, 13), black_dim=(2, 2))
+    # LibRaw moves an odd ActiveArea origin to the next even row/column: that goes to LibRaw
+    compare(path, crop=crop, fast=not (area[0] % 2 or area[1] % 2))
+
+
+def test_default_crop_reaching_the_edge_is_ignored_like_libraw(tmp_path):
+    m = mosaic_of(40, 60, seed=6)
+    extra = [(50719, SHORT, 2, (4, 2), True), (50720, SHORT, 2, (56, 30), True)]  # 4 + 56 == width
+    b = compare(write_cfa(tmp_path / "f.dng", m, extra=extra))
+    assert b.mosaic.shape == (40, 60)
+
+
+# --------------------------------------------------------------------------------------------
+# levels, white balance, colour, exposure
+
+
+@pytest.mark.parametrize("black,dim", [((64,), None), ((64,), (1, 1)), ((60, 61, 62, 63), (2, 2)),
+                                       ((60, 70), (1, 2)), ((60, 70), (2, 1)), ((63.7, 64.2, 64.9, 65.5), (2, 2)),
+                                       ((100.99,), None), (None, None)])
+@pytest.mark.parametrize("pattern", ["RGGB", "GBRG"])
+def test_black_levels(tmp_path, black, dim, pattern):
+    path = write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=7), pattern, black=black, black_dim=dim)
+    compare(path)
+
+
+@pytest.mark.parametrize("limit", [None, 1.0, 0.7, 0.25, 0.05, 1.5])
+@pytest.mark.parametrize("white", [4095, 16383, None])
+def test_white_level_and_linear_response_limit(tmp_path, limit, white):
+    extra = [] if limit is None else [(50734, RATIONAL, 1, rationals([limit]), True)]
+    path = write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=8), black=(60, 61, 62, 65), black_dim=(2, 2),
+                     white=white, extra=extra)
+    compare(path)
+
+
+@pytest.mark.parametrize("neutral", [None, (0.4533, 1.0, 0.53), (1.0, 2.477, 1.462), (0.3, 0.7, 0.9),
+                                     (1.0, 1.0, 1200.0), (1 / 3, 1.0, 1 / 7)])
+def test_as_shot_white_balance(tmp_path, neutral):
+    compare(write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=9), neutral=neutral))
+
+
+@pytest.mark.parametrize("matrices", [
+    (),
+    ((21, [[0.7, -0.1, 0.0], [-0.3, 1.2, 0.1], [0.0, 0.2, 0.6]]),),
+    ((17, [[0.9, -0.4, 0.0], [-0.3, 1.3, 0.2], [0.0, 0.1, 0.7]]), (21, [[0.7, -0.2, 0.0], [-0.4, 1.2, 0.2], [-0.1, 0.2, 0.6]])),
+    ((17, [[0.9, -0.4, 0.0], [-0.3, 1.3, 0.2], [0.0, 0.1, 0.7]]), (23, [[0.7, -0.2, 0.0], [-0.4, 1.2, 0.2], [-0.1, 0.2, 0.6]])),
+    ((0, [[0.6461, -0.1164, -0.0857], [-0.3825, 1.1597, 0.2534], [-0.0416, 0.154, 0.6039]]),),
+])
+def test_colour_matrices(tmp_path, matrices):
+    extra = [(50964, SRATIONAL, 9, rationals(np.eye(3) * 0.8 + 0.05), True),
+             (50723, SRATIONAL, 9, rationals(np.eye(3) * 1.01), True),
+             (50727, RATIONAL, 3, rationals([1.0, 1.0, 1.0]), True)]
+    compare(write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=10), matrices=matrices, extra=extra))
+
+
+def test_ifd0_exposure_iso_and_noise_profile(tmp_path):
+    extra = [(33434, RATIONAL, 1, (1, 250), True), (34855, SHORT, 1, 400, True),
+             (51041, DOUBLE, 2, (2.5e-5, 1.5e-7), True), (50734, RATIONAL, 1, (1, 1), True)]
+    b = compare(write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=11), extra=extra))
+    assert b.iso == 400 and b.exposure_time == pytest.approx(1 / 250) and "noise_profile" in b.extra
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+@pytest.mark.parametrize("ifd0", [True, False])
+def test_exif_exposure_and_iso(tmp_path, byteorder, ifd0):
+    exif = [(33434, RATIONAL, 1, struct.pack(byteorder + "II", 1, 60)),
+            (34855, SHORT, 1, struct.pack(byteorder + "H", 1600)),
+            (33437, RATIONAL, 1, struct.pack(byteorder + "II", 28, 10)),
+            (36864, 7, 4, b"0231")]
+    extra = [(33434, RATIONAL, 1, (1, 30), True), (34855, SHORT, 1, 200, True)] if ifd0 else []
+    b = compare(write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=12), byteorder=byteorder, exif=exif,
+                          extra=extra))
+    assert b.iso == 1600 and b.exposure_time == pytest.approx(1 / 60)
+
+
+# --------------------------------------------------------------------------------------------
+# what goes to LibRaw (and still comes back identical)
+
+
+@pytest.mark.parametrize("case", ["known maker", "linearization table", "black delta", "opcodes",
+                                  "maker note", "apex shutter only", "deflate", "linear raw"])
+def test_fallbacks_read_through_libraw(tmp_path, case):
+    m = mosaic_of(30, 40, seed=13)
+    kw = {}
+    if case == "known maker":
+        kw = {"make": "Canon", "model": "EOS 550D"}
+    elif case == "linearization table":
+        kw = {"extra": [(50712, SHORT, 4096, tuple(range(4096)), True)]}
+    elif case == "black delta":
+        kw = {"extra": [(50715, SRATIONAL, 40, rationals(np.linspace(-1, 1, 40)), True)]}
+    elif case == "opcodes":
+        kw = {"extra": [(51009, 7, 4, b"\0\0\0\0", True)]}
+    elif case == "maker note":
+        kw = {"exif": [(37500, 7, 8, b"isp-note")]}
+    elif case == "apex shutter only":
+        kw = {"exif": [(37377, SRATIONAL, 1, struct.pack("<ii", 6, 1))]}
+    path = tmp_path / "f.dng"
+    if case == "deflate":
+        with tifffile.TiffWriter(path) as tif:
+            tif.write(m, photometric="CFA", compression="zlib", metadata=None,
+                      extratags=[(50706, BYTE, 4, (1, 4, 0, 0), True), (271, ASCII, 0, "isp", True),
+                                 (33421, SHORT, 2, (2, 2), True), (33422, BYTE, 4, (0, 1, 1, 2), True)])
+    elif case == "linear raw":
+        write_cfa(path, m)
+        set_short(path, 262, 34892)
+    else:
+        write_cfa(path, m, **kw)
+    assert fallback_reason(path) is not None
+    compare(path, fast=False)
+
+
+@pytest.mark.parametrize("name", ["Blackmagic.dng", "colorchart.dng"])
+@pytest.mark.parametrize("crop", [True, False])
+def test_shared_dngs(shared_data, name, crop):
+    path = shared_data / "raw" / name
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        compressed, bits = int(page.compression), page.bitspersample
+    # Blackmagic.dng is lossless JPEG; colorchart.dng is uncompressed but packed 14-bit: both LibRaw's.
+    assert (compressed, bits) == ((7, 12) if name == "Blackmagic.dng" else (1, 14))
+    compare(path, crop=crop, fast=False)
+
+
+def test_isp_read_takes_the_fast_path(tmp_path, monkeypatch):
+    path = write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=14))
+    expected = read_libraw(path)
+
+    def refuse(*a, **k):
+        raise AssertionError("LibRaw was called")
+
+    monkeypatch.setattr(dng_reader, "read_libraw", refuse)
+    frame = isp.read(path, frame_number=7)
+    assert frame.frame_number == 7
+    frame.frame_number = None
+    assert_same_frame(expected, frame)
+
+
+def test_processed_images_identical(tmp_path):
+    from isp.pipeline import Pipeline
+
+    frame = render(default_chart(64, 96), SensorModel(pattern="GBRG", seed=5))
+    extra = [(50829, LONG, 4, (2, 2, 64, 96), True), (50719, SHORT, 2, (1, 1), True), (50720, SHORT, 2, (80, 50), True)]
+    paths = [write_dng(tmp_path / "w.dng", frame),
+             write_cfa(tmp_path / "c.dng", frame.mosaic, "GBRG", black=(250, 256, 254, 260), black_dim=(2, 2),
+                       white=4000, extra=extra, byteorder=">", tile=(16, 32))]
+    pipeline = Pipeline()
+    for path in paths:
+        a, b = read_libraw(path), read_dng(path)
+        assert fallback_reason(path) is None
+        assert np.array_equal(pipeline.process(a, depth=16), pipeline.process(b, depth=16))
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+
+
+@pytest.mark.parametrize("layout", [{}, {"tile": (16, 16)}])
+def test_truncated_uncompressed_dng_is_a_clear_error(tmp_path, layout):
+    path = write_cfa(tmp_path / "full.dng", mosaic_of(64, 96, seed=15), **layout)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes(data[: len(data) - 3000])
+    assert fallback_reason(cut) is None
+    with pytest.raises(InputError) as e:
+        isp.read(cut)
+    assert "cut.dng" in str(e.value) and "truncated" in str(e.value) and "\n" not in str(e.value)
+    proc = subprocess.run([sys.executable, "-m", "isp", "info", str(cut)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "cut.dng" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dng_cut_before_its_tags_goes_to_libraw_error(tmp_path):
+    path = write_cfa(tmp_path / "full.dng", mosaic_of(64, 96, seed=16))
+    cut = tmp_path / "stub.dng"
+    cut.write_bytes(path.read_bytes()[:6])
+    assert fallback_reason(cut) is not None
+    with pytest.raises(InputError, match="stub.dng"):
+        isp.read(cut)
