@@ -31,14 +31,16 @@ against rawpy by tests/isp/test_dng_reader.py:
   UniqueCameraModel contains any maker name LibRaw knows it falls back to LibRaw.
 * The CFA pattern and the BlackLevel pattern are relative to the top-left of the ActiveArea.
   Black levels are truncated to integers (`unsigned(float(value))`), summed per site.
+* An odd ActiveArea top or left moves to the next even row or column (open_datastream), one row
+  or column less; the CFA pattern follows the move, the black pattern does not (it stays
+  anchored at the new origin).
 * White level: WhiteLevel (else 2^bits - 1); with LinearResponseLimit in (0.1, 1] LibRaw's
   `linear_max` wins: float32((white - rblack) * limit + rblack), truncated, where rblack is the
   black level plus the mean of the black pattern (integer division).
 * As-shot multipliers are float32 1 / float32(AsShotNeutral); all three must exceed 0.001.
 * The default crop is used only when origin + size < raw size + margin (strictly), in each axis;
-  origin and size are truncated to integers, then an odd origin moves to the next even row or
-  column and the size shrinks by one. (An odd ActiveArea origin moves the same way, with the CFA
-  pattern following it: those files go to LibRaw.)
+  origin and size are truncated to integers, then an odd origin (on the raw image) moves to the
+  next even row or column and the size shrinks by one.
 * Strips are read as one run of rows from the first strip offset; tiles row by row.
 
 Speed, UHD 12-bit-in-16 DNG from `isp.synth` (3840x2160, 16.6 MB), medians of LibRaw and this
@@ -58,6 +60,7 @@ import tifffile
 from isp.errors import InputError
 from isp.frame import RawFrame
 from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, read_libraw
+from kernels import cfa
 
 # The maker names LibRaw's identify() recognises (its CorpTable, matched as case-insensitive
 # substrings of Make), plus names identify() special-cases outside that table. A DNG whose Make,
@@ -91,6 +94,7 @@ _ALLOWED_TAGS = frozenset({
 _EXIF_REFUSED = {37500: "an EXIF MakerNote", 41730: "an EXIF CFAPattern"}
 
 _SHORT, _LONG, _RATIONAL, _SRATIONAL, _FLOAT, _DOUBLE = 3, 4, 5, 10, 11, 12
+_BYTES = (1, 7)  # BYTE or UNDEFINED
 _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 _CFA_LETTERS = "RGB"
 _F32 = np.float32
@@ -137,9 +141,17 @@ def _plan(path: Path) -> dict:
         refused = sorted(set(tags) - _ALLOWED_TAGS)
         if refused:
             raise _Fallback(f"tag {refused[0]} is not handled")
-        plan = _layout(tags, tif.byteorder)
-        plan.update(_levels(tags))
-        plan.update(_metadata(tags, tif.filehandle, tif.byteorder))
+        try:
+            plan = _layout(tags, tif.byteorder)
+            plan.update(_levels(tags))
+            plan.update(_metadata(tags, tif.filehandle, tif.byteorder))
+        except _Fallback:
+            raise
+        except Exception as e:  # tag data this reader did not expect: LibRaw decides
+            raise _Fallback(f"unexpected tag data ({type(e).__name__}: {e})") from None
+        if plan["pattern"] not in cfa.PATTERNS:
+            raise _Fallback(f"CFA pattern {plan['pattern']} is not one of the four Bayer layouts")
+        plan["pattern"] = cfa.shift(plan["pattern"], *plan["pattern_shift"])
         plan["file_size"] = tif.filehandle.size
     return plan
 
@@ -179,7 +191,7 @@ def _one(values, what):
 
 
 def _layout(tags, byteorder) -> dict:
-    if _ints(tags, 50706, (1,)) is None:
+    if _ints(tags, 50706, _BYTES) is None:
         raise _Fallback("no DNGVersion")
     if (_ints(tags, 254, (_SHORT, _LONG)) or (0,))[0] != 0:
         raise _Fallback("the first IFD is not the main raw image")
@@ -202,17 +214,17 @@ def _layout(tags, byteorder) -> dict:
         raise _Fallback(f"a {width}x{height} image (LibRaw's limits)")
     if _ints(tags, 33421) != (2, 2):
         raise _Fallback("the CFA repeat pattern is not 2x2")
-    cfa = _ints(tags, 33422, (1,))
-    if cfa is None or len(cfa) != 4 or sorted(cfa) != [0, 1, 1, 2]:
-        raise _Fallback(f"CFAPattern {cfa} is not a Bayer layout of R, G, B")
-    if (_ints(tags, 50710, (1,)) or (0, 1, 2)) != (0, 1, 2):
+    cfa_codes = _ints(tags, 33422, _BYTES)
+    if cfa_codes is None or len(cfa_codes) != 4 or sorted(cfa_codes) != [0, 1, 1, 2]:
+        raise _Fallback(f"CFAPattern {cfa_codes} is not a Bayer layout of R, G, B")
+    if (_ints(tags, 50710, _BYTES) or (0, 1, 2)) != (0, 1, 2):
         raise _Fallback("CFAPlaneColor is not R, G, B")
     if (_ints(tags, 50711) or (1,)) != (1,):
         raise _Fallback("the CFA layout is not rectangular")
     sample_bytes = bits // 8
     plan = {"width": width, "height": height, "bits": bits, "dtype": np.uint8 if bits == 8 else np.uint16,
             "swap": bits == 16 and byteorder != ("<" if sys.byteorder == "little" else ">"),
-            "pattern": "".join(_CFA_LETTERS[c] for c in cfa)}
+            "pattern": "".join(_CFA_LETTERS[c] for c in cfa_codes)}
     if 324 in tags or 322 in tags or 323 in tags:
         tw, tl = _one(_ints(tags, 322), "TileWidth"), _one(_ints(tags, 323), "TileLength")
         offsets = _ints(tags, 324, (_LONG,))
@@ -328,11 +340,13 @@ def _metadata(tags, fh, byteorder) -> dict:
             raise _Fallback("exposure time only as an APEX ShutterSpeedValue")
         if 34855 in exif:
             typ, count, where = exif[34855]
-            if typ != _SHORT:
+            if typ != _SHORT or count < 1:
                 raise _Fallback("EXIF ISOSpeedRatings is not SHORT")
             iso = float(_unpack(fh, where, byteorder, "H", 1)[0])
 
-    # ActiveArea (top, left, bottom, right) and the default crop.
+    # ActiveArea (top, left, bottom, right): LibRaw then moves an odd top / left margin to the next
+    # even row / column (one row / column less), re-phasing the CFA pattern but not the black
+    # pattern, which stays anchored at the new origin.
     area = _ints(tags, 50829)
     raw_w, raw_h = _one(_ints(tags, 256), "ImageWidth"), _one(_ints(tags, 257), "ImageLength")
     top, left, vis_h, vis_w = 0, 0, raw_h, raw_w
@@ -342,29 +356,32 @@ def _metadata(tags, fh, byteorder) -> dict:
         top, left, bottom, right = area
         if not (0 <= top < bottom <= raw_h and 0 <= left < right <= raw_w):
             raise _Fallback(f"ActiveArea {area} outside the image")
-        if top % 2 or left % 2:
-            raise _Fallback(f"ActiveArea {area} starts on an odd row or column (LibRaw moves it to even)")
         vis_h, vis_w = bottom - top, right - left
         if vis_h < 22 or vis_w < 22:
             raise _Fallback("visible area under LibRaw's 22 pixels")
+    dy, dx = top % 2, left % 2
+    vis_top, vis_left = top + dy, left + dx
+
+    # DefaultCrop: LibRaw's raw_inset_crops[0], on the raw image, with the strict bounds test of
+    # identify_process_dng_fields (against the ActiveArea margins as given), then an odd origin
+    # moved to the next even row / column; read_libraw crops relative to the visible origin.
     crop_box = None
     origin, size = _reals(tags, 50719), _reals(tags, 50720)
-    if origin is not None and size is not None and len(origin) == 2 and len(size) == 2:
+    if origin is not None and size is not None:
+        if len(origin) != 2 or len(size) != 2:
+            raise _Fallback("DefaultCrop tags are not 2 values each")
         if any(not (0 <= v < 65536) for v in origin + size):
             raise _Fallback("DefaultCrop values outside 0..65535")
         lm, tm = int(origin[0]), int(origin[1])
         ww, hh = int(size[0]), int(size[1])
         if ww > 0 and hh > 0 and lm + ww < raw_w + left and tm + hh < raw_h + top:
-            # then LibRaw moves an odd origin (on the raw image) to the next even row / column
-            tm, hh = tm + (top + tm) % 2, hh - (top + tm) % 2
-            lm, ww = lm + (left + lm) % 2, ww - (left + lm) % 2
+            ctop, cleft = top + tm, left + lm
+            hh, ww = hh - ctop % 2, ww - cleft % 2
+            ctop, cleft = ctop + ctop % 2, cleft + cleft % 2
             if ww > 0 and hh > 0:
-                crop_box = (tm, lm, hh, ww)
-    elif (origin is None) != (size is None):
-        pass  # LibRaw needs both
-    elif origin is not None:
-        raise _Fallback("DefaultCrop tags are not 2 values each")
-    return {"wb": wb, "shutter": shutter, "iso": iso, "area": (top, left, vis_h, vis_w), "crop": crop_box}
+                crop_box = (ctop - vis_top, cleft - vis_left, hh, ww)
+    return {"wb": wb, "shutter": shutter, "iso": iso, "area": (vis_top, vis_left, vis_h - dy, vis_w - dx),
+            "crop": crop_box, "pattern_shift": (dy, dx)}
 
 
 def _unpack(fh, where, byteorder, fmt, count):
@@ -490,7 +507,8 @@ def _timed(fn, path):
 
 
 def main(argv=None) -> int:  # pragma: no cover  (a measurement, not a feature)
-    """python -m isp.io.dng_reader FILE [RUNS]: LibRaw vs this reader, alternated, medians."""
+    """LibRaw vs this reader on one file, alternated in this process, medians:
+    python -c 'import isp.io.dng_reader as d; d.main(["FILE", "RUNS"])'."""
     import os
 
     argv = sys.argv[1:] if argv is None else argv
@@ -508,7 +526,3 @@ def main(argv=None) -> int:  # pragma: no cover  (a measurement, not a feature)
     print(f"{path}: LibRaw {lr:.1f} ms, fast path {fp:.1f} ms, {lr / fp:.1f}x "
           f"({runs} alternated runs, medians; load average {os.getloadavg()[0]:.2f})")
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
