@@ -62,10 +62,13 @@ the whole frame (through rounding as well); the pipeline does not run ARI in str
 halo (`kernels.demosaic.LOCAL`).
 
 Schedule: whole-frame float32 planes; per iteration three `prange` passes over chunks of rows
-with per-chunk float64 scratch: window sums and coefficients; weighted coefficient means,
-tentative estimates and the raw criterion; Gaussian smoothing of the criterion and the
-guide update. The quantities of one row sit side by side in the scratch (column-major), so the
-running sums' dependency chains overlap.
+with per-chunk float64 scratch (MLRI adds a pass for its Laplacian products): window sums and
+coefficients; weighted coefficient means, tentative estimates and the raw criterion; Gaussian
+smoothing of the criterion and the guide update. Both pairs of a row pass (green from the other
+colour and the reverse) have the same five window sums, so they are taken once. The scratch
+holds one row per quantity: the sums over a window's rows are unit-stride loops that vectorise,
+and each running sum along the row is a scalar chain kept in a register, several side by side so
+their latencies overlap; the coefficients are then computed four columns at a time.
 """
 import numba as nb
 import numpy as np
@@ -100,97 +103,46 @@ def fold(i, n):
 
 # ---------------------------------------------------------------- green: guided filters along rows
 
-@nb.njit(inline="always")
-def lap_row(x, i, j, w):
-    """Second difference at distance 2 along row i (mirrored columns)."""
-    return x[i, fold(j - 2, w)] + x[i, fold(j + 2, w)] - np.float32(2) * x[i, j]
+def _make_scan(n):
+    """`scan(acc, acc2h, acc2h1, win, q0, h, wid)`: win[q, j] = the sum of acc[q, c + h] over columns
+    c in [j - h, j + h], for the n quantities q0 .. q0 + n - 1 (acc[q, c + h] is column c; its
+    pads are filled here by mirroring), as the mean of a running sum from the left and one from
+    the right. Reversing the row swaps the two, so the sums are exactly mirror-symmetric: a
+    flipped mosaic gives the flipped sums bit for bit, whatever the rounding. Each quantity is
+    one running sum held in a register (generated code: n scalar chains side by side, so their
+    latencies overlap). acc2h and acc2h1 are the views acc[:, 2h:] and acc[:, 2h + 1:]: indexed
+    by a loop counter, with no negative-index wraparound to select per element (see `_views`)."""
+    qs = range(n)
+    lines = ["def scan(acc, acc2h, acc2h1, win, q0, h, wid):",
+             "    for q in range(q0, q0 + %d):" % n,
+             "        for c in range(-h, 0):",
+             "            acc[q, c + h] = acc[q, mirror(c, wid) + h]",
+             "        for c in range(wid, wid + h):",
+             "            acc[q, c + h] = acc[q, mirror(c, wid) + h]"]
+    lines += ["    s%d = 0.0" % k for k in qs]
+    lines += ["    for k in range(2 * h + 1):"] + ["        s%d += acc[q0 + %d, k]" % (k, k) for k in qs]
+    lines += ["    win[q0 + %d, 0] = s%d" % (k, k) for k in qs]
+    lines += ["    for j in range(1, wid):"]
+    for k in qs:
+        lines += ["        s%d = (s%d + acc2h[q0 + %d, j]) - acc[q0 + %d, j - 1]" % (k, k, k, k),
+                  "        win[q0 + %d, j] = s%d" % (k, k)]
+    lines += ["    s%d = 0.0" % k for k in qs]
+    lines += ["    for k in range(wid - 1 + 2 * h, wid - 2, -1):"]
+    lines += ["        s%d += acc[q0 + %d, k]" % (k, k) for k in qs]
+    lines += ["    win[q0 + %d, wid - 1] = 0.5 * (win[q0 + %d, wid - 1] + s%d)" % (k, k, k) for k in qs]
+    lines += ["    for j in range(wid - 2, -1, -1):"]
+    for k in qs:
+        lines += ["        s%d = (s%d + acc[q0 + %d, j]) - acc2h1[q0 + %d, j]" % (k, k, k, k),
+                  "        win[q0 + %d, j] = 0.5 * (win[q0 + %d, j] + s%d)" % (k, k, k)]
+    scope = {"mirror": mirror}
+    exec("\n".join(lines), scope)
+    return nb.njit(inline="always")(scope["scan"])
 
 
-def _make_hsums(nq):
-    """`hsums(acc, win, h, wid)` for rows of nq quantities (a compile-time constant, so the
-    quantity loops unroll into whole vectors)."""
-
-    @nb.njit(inline="always")
-    def hsums(acc, win, h, wid):
-        """win[j, q] = the sum of acc[:, q] over columns [j - h, j + h] for every quantity q
-        (acc[c + h, q] is column c; its pads are filled here by mirroring), as the mean of a
-        running sum from the left and one from the right. Reversing the row swaps the two,
-        so the sums are exactly mirror-symmetric: a flipped mosaic gives the flipped sums bit
-        for bit, whatever the rounding. The quantities sit side by side so that the running
-        sums' dependency chains overlap."""
-        for c in range(-h, 0):
-            src, dst = acc[mirror(c, wid) + h], acc[c + h]
-            for q in range(nq):
-                dst[q] = src[q]
-        for c in range(wid, wid + h):
-            src, dst = acc[mirror(c, wid) + h], acc[c + h]
-            for q in range(nq):
-                dst[q] = src[q]
-        # forward sums into win, then the backward ones into the spare last row of acc
-        o = win[0]
-        for q in range(nq):
-            o[q] = 0.0
-        for k in range(2 * h + 1):
-            a = acc[k]
-            for q in range(nq):
-                o[q] += a[q]
-        for j in range(1, wid):
-            a, b, p, o = acc[j + 2 * h], acc[j - 1], win[j - 1], win[j]
-            for q in range(nq):
-                o[q] = (p[q] + a[q]) - b[q]
-        s = acc[wid + 2 * h]
-        for q in range(nq):
-            s[q] = 0.0
-        for k in range(wid - 1 + 2 * h, wid - 2, -1):
-            a = acc[k]
-            for q in range(nq):
-                s[q] += a[q]
-        o = win[wid - 1]
-        for q in range(nq):
-            o[q] = np.float64(0.5) * (o[q] + s[q])
-        for j in range(wid - 2, -1, -1):
-            a, b, o = acc[j], acc[j + 2 * h + 1], win[j]
-            for q in range(nq):
-                t = (s[q] + a[q]) - b[q]
-                s[q] = t
-                o[q] = np.float64(0.5) * (o[q] + t)
-
-    return hsums
-
-
-_hsums16 = _make_hsums(16)
-_hsums8 = _make_hsums(8)
-_hsums4 = _make_hsums(4)
-
-
-@nb.njit(inline="always")
-def _add_products(acc, ia, pa, ra, rb, k0, h, wid, pair):
-    """acc[c + h, k0 + (0..4)] += i, p, i^2, p^2, i p at column c of row ra, plus row rb's if
-    pair (each pair added as (ra + rb), so swapping the rows changes nothing)."""
-    xa, xb = ia[ra], pa[ra]
-    if pair:
-        ya, yb = ia[rb], pa[rb]
-        for j in range(wid):
-            a0 = np.float64(xa[j])
-            b0 = np.float64(xb[j])
-            a1 = np.float64(ya[j])
-            b1 = np.float64(yb[j])
-            r = acc[j + h]
-            r[k0] += a0 + a1
-            r[k0 + 1] += b0 + b1
-            r[k0 + 2] += a0 * a0 + a1 * a1
-            r[k0 + 3] += b0 * b0 + b1 * b1
-            r[k0 + 4] += a0 * b0 + a1 * b1
-    else:
-        for j in range(wid):
-            a0 = np.float64(xa[j])
-            b0 = np.float64(xb[j])
-            r = acc[j + h]
-            r[k0] += a0
-            r[k0 + 1] += b0
-            r[k0 + 2] += a0 * a0
-            r[k0 + 3] += b0 * b0
-            r[k0 + 4] += a0 * b0
+_scan3 = _make_scan(3)
+_scan4 = _make_scan(4)
+_scan5 = _make_scan(5)
+_scan6 = _make_scan(6)
 
 
 @nb.njit(inline="always")
@@ -199,132 +151,192 @@ def _chunk(n, c, nc):
     return n * c // nc, n * (c + 1) // nc
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
-def _laplacians(i0, p0, i1, p1, g0, g1, ry, rx, lp, nchunk):
-    """MLRI's Laplacian products along rows at the samples of each pair's input (green
-    columns if g_k, else the other colour's), zero elsewhere: lp = (li0 lp0, li0^2, li1 lp1,
-    li1^2)."""
-    hgt, wid = i0.shape
-    for ch in nb.prange(nchunk):
-        lo, hi = _chunk(hgt, ch, nchunk)
-        for i in range(lo, hi):
-            cp = c_parity(i, ry, rx)
-            for k in range(2):
-                ia, pa = (i0, p0) if k == 0 else (i1, p1)
-                gk = g0 if k == 0 else g1
-                start = (1 - cp) if gk else cp
-                la_b, la_a = lp[2 * k, i], lp[2 * k + 1, i]
-                for j in range(1 - start, wid, 2):
-                    la_b[j] = 0.0
-                    la_a[j] = 0.0
-                for j in range(start, wid, 2):
-                    la = np.float64(lap_row(ia, i, j, wid))
-                    lb = np.float64(lap_row(pa, i, j, wid))
-                    la_b[j] = la * lb
-                    la_a[j] = la * la
+@nb.njit(inline="always")
+def _views(acc, h):
+    """acc[:, h:], acc[:, 2h:], acc[:, 2h + 1:]. Indexing acc[q, j + h] with a run-time h makes
+    numba select a wrapped index per element (h might be negative), which turns vector stores
+    into scalar ones; a view indexed by the loop counter j needs no such select."""
+    return acc[:, h:], acc[:, 2 * h:], acc[:, 2 * h + 1:]
 
 
 @nb.njit(inline="always")
-def _add_rows(acc, d0, y, q0, nq, ra, rb, h, wid, pair):
-    """acc[c + h, d0 + q] += y[q0 + q] at column c of row ra (and rb, added as a pair, so
-    swapping the rows changes nothing) for q < nq."""
-    for q in range(nq):
-        sa = y[q0 + q, ra]
-        if pair:
-            sb = y[q0 + q, rb]
+def _lap_pair(c, g, i, j0, j1, wid, ln, lq, cp, border):
+    """MLRI's Laplacian products along row i for columns [j0, j1): ln = lap(c) lap(g) at every
+    column, lq = lap(c)^2 at green columns and lap(g)^2 at the other colour's (each product in
+    float64, stored as float32)."""
+    for j in range(j0, j1):
+        if border:
+            jm, jp = fold(j - 2, wid), fold(j + 2, wid)
+        else:
+            jm, jp = j - 2, j + 2
+        lc = np.float64(c[i, jm] + c[i, jp] - np.float32(2) * c[i, j])
+        lg = np.float64(g[i, jm] + g[i, jp] - np.float32(2) * g[i, j])
+        ln[i, j] = lc * lg
+        lq[i, j] = lg * lg if ((j ^ cp) & 1) == 0 else lc * lc
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def _laplacians(c, g, ry, rx, ln, lq, nchunk):
+    """MLRI's Laplacian products along rows (see `_lap_pair`)."""
+    hgt, wid = c.shape
+    for ch in nb.prange(nchunk):
+        lo, hi = _chunk(hgt, ch, nchunk)
+        for i in range(lo, hi):
+            cp = c_parity(i, ry, rx)
+            e = min(2, wid)
+            _lap_pair(c, g, i, 0, e, wid, ln, lq, cp, True)
+            _lap_pair(c, g, i, e, max(e, wid - 2), wid, ln, lq, cp, False)
+            _lap_pair(c, g, i, max(e, wid - 2), wid, wid, ln, lq, cp, True)
+
+
+@nb.njit(inline="always")
+def _vsums_products(c, g, ln, lq, ah, i, h, nv, mlri):
+    """Column sums over the rows of the same parity within +-2 nv of row i, added in pairs
+    (i - 2t, i + 2t) so that a vertical flip changes nothing: acc[0:5, c + h] = sums of c, g,
+    c^2, g^2, c g at column c (float64), and if mlri acc[9:11] = sums of ln, lq."""
+    hgt, wid = c.shape
+    for t in range(nv + 1):
+        ra = mirror(i - 2 * t, hgt)
+        rb = mirror(i + 2 * t, hgt)
+        if t == 0:
             for j in range(wid):
-                acc[j + h, d0 + q] += np.float64(sa[j]) + np.float64(sb[j])
+                a0 = np.float64(c[ra, j])
+                b0 = np.float64(g[ra, j])
+                ah[0, j] = 0.0 + a0
+                ah[1, j] = 0.0 + b0
+                ah[2, j] = 0.0 + a0 * a0
+                ah[3, j] = 0.0 + b0 * b0
+                ah[4, j] = 0.0 + a0 * b0
+            if mlri:
+                for j in range(wid):
+                    ah[9, j] = 0.0 + np.float64(ln[ra, j])
+                    ah[10, j] = 0.0 + np.float64(lq[ra, j])
         else:
             for j in range(wid):
-                acc[j + h, d0 + q] += sa[j]
-
-
-@nb.njit(parallel=True, cache=True, error_model="numpy")
-def _coeffs(i0, p0, i1, p1, lp, g0, g1, ry, rx, h, v, mlri, y, nchunk):
-    """Guided-filter coefficients of two pairs (guide i_k, input p_k) over windows of 2h+1
-    columns and the rows of the same parity within +-v; y[3k:3k+3] = (w, a w, b w) with
-    w = 1 / (rms residual of the window's fit). g_k: p_k is sampled on green (else on the
-    other colour); MLRI slopes use the Laplacian products `lp` at those samples only.
-    Window sums are float64 in mirror-symmetric order (row pairs, `_hsym`), so flipping the
-    mosaic flips the result bit for bit."""
-    hgt, wid = i0.shape
-    nv = v // 2
-    inv_n = 1.0 / ((2 * nv + 1) * (2 * h + 1))
-    nq = 14 if mlri else 10
-    for ch in nb.prange(nchunk):
-        lo, hi = _chunk(hgt, ch, nchunk)
-        acc = np.empty((wid + 2 * h + 1, 16), np.float64)
-        win = np.empty((wid, 16), np.float64)
-        for i in range(lo, hi):
-            acc[:] = 0.0
-            cp = c_parity(i, ry, rx)
-            for t in range(nv + 1):
-                ra = mirror(i - 2 * t, hgt)
-                rb = mirror(i + 2 * t, hgt)
-                pair = t > 0
-                _add_products(acc, i0, p0, ra, rb, 0, h, wid, pair)
-                _add_products(acc, i1, p1, ra, rb, 5, h, wid, pair)
-                if mlri:
-                    _add_rows(acc, 10, lp, 0, 4, ra, rb, h, wid, pair)
-            _hsums16(acc, win, h, wid)
-            for k in range(2):
-                base = 5 * k
-                yw, ya, yb = y[3 * k, i], y[3 * k + 1, i], y[3 * k + 2, i]
-                spar = 0
-                if mlri:
-                    gk = g0 if k == 0 else g1
-                    spar = (1 - cp) if gk else cp
-                # MLRI regulariser: EPS per Laplacian sample, whose count in the window depends
-                # on the parity of the sampled columns relative to j
-                eps_odd = EPS * ((2 * ((h + 1) // 2)) * (2 * nv + 1))
-                eps_even = EPS * ((2 * (h // 2) + 1) * (2 * nv + 1))
+                a0 = np.float64(c[ra, j])
+                b0 = np.float64(g[ra, j])
+                a1 = np.float64(c[rb, j])
+                b1 = np.float64(g[rb, j])
+                ah[0, j] += a0 + a1
+                ah[1, j] += b0 + b1
+                ah[2, j] += a0 * a0 + a1 * a1
+                ah[3, j] += b0 * b0 + b1 * b1
+                ah[4, j] += a0 * b0 + a1 * b1
+            if mlri:
                 for j in range(wid):
-                    r = win[j]
-                    m_i = r[base + 0] * inv_n
-                    m_p = r[base + 1] * inv_n
-                    var_i = max(r[base + 2] * inv_n - m_i * m_i, 0.0)
-                    var_p = max(r[base + 3] * inv_n - m_p * m_p, 0.0)
-                    cov = r[base + 4] * inv_n - m_i * m_p
-                    if mlri:
-                        eps = eps_odd if ((spar - j) & 1) == 1 else eps_even
-                        a = r[10 + 2 * k] / (r[11 + 2 * k] + eps)
-                    else:
-                        a = cov / (var_i + EPS)
-                    b = m_p - a * m_i
-                    # mean squared residual of p - (a i + b); b makes the mean residual zero
-                    dif = np.sqrt(max(var_p - 2.0 * a * cov + a * a * var_i, 0.0))
-                    wgt = 1.0 / max(dif, G_FLOOR)
-                    yw[j] = wgt
-                    ya[j] = a * wgt
-                    yb[j] = b * wgt
+                    ah[9, j] += np.float64(ln[ra, j]) + np.float64(ln[rb, j])
+                    ah[10, j] += np.float64(lq[ra, j]) + np.float64(lq[rb, j])
+
+
+@nb.njit(inline="always")
+def _coeff_row(c, g, ln, lq, y, acc, ah, a2h, a2h1, win, i, h, nv, cp, mlri):
+    """Guided-filter coefficients of row i for both pairs (see `_coeffs`)."""
+    wid = c.shape[1]
+    inv_n = 1.0 / ((2 * nv + 1) * (2 * h + 1))
+    _vsums_products(c, g, ln, lq, ah, i, h, nv, mlri)
+    _scan5(acc, a2h, a2h1, win, 0, h, wid)
+    if mlri:
+        # the Laplacian sums of each pair only at its own samples: pair 0 (green from c) at
+        # green columns, pair 1 at the other colour's
+        for j in range(wid):
+            green = ((j ^ cp) & 1) == 1
+            ah[5, j] = ah[9, j] if green else 0.0
+            ah[6, j] = ah[10, j] if green else 0.0
+            ah[7, j] = 0.0 if green else ah[9, j]
+            ah[8, j] = 0.0 if green else ah[10, j]
+        _scan4(acc, a2h, a2h1, win, 5, h, wid)
+    # MLRI regulariser: EPS per Laplacian sample, whose count in the window depends on the
+    # parity of the sampled columns relative to j
+    eps_odd = EPS * ((2 * ((h + 1) // 2)) * (2 * nv + 1))
+    eps_even = EPS * ((2 * (h // 2) + 1) * (2 * nv + 1))
+    for j in range(wid):
+        m_c = win[0, j] * inv_n
+        m_g = win[1, j] * inv_n
+        var_c = max(win[2, j] * inv_n - m_c * m_c, 0.0)
+        var_g = max(win[3, j] * inv_n - m_g * m_g, 0.0)
+        cov = win[4, j] * inv_n - m_c * m_g
+        # pair 0: green (p) from the other colour (i); pair 1: the other colour from green
+        if mlri:
+            green_j = ((j ^ cp) & 1) == 1
+            a0 = win[5, j] / (win[6, j] + (eps_even if green_j else eps_odd))
+            a1 = win[7, j] / (win[8, j] + (eps_odd if green_j else eps_even))
+        else:
+            a0 = cov / (var_c + EPS)
+            a1 = cov / (var_g + EPS)
+        b0 = m_g - a0 * m_c
+        b1 = m_c - a1 * m_g
+        # mean squared residual of p - (a i + b); b makes the mean residual zero
+        dif0 = np.sqrt(max(var_g - 2.0 * a0 * cov + a0 * a0 * var_c, 0.0))
+        dif1 = np.sqrt(max(var_c - 2.0 * a1 * cov + a1 * a1 * var_g, 0.0))
+        w0 = 1.0 / max(dif0, G_FLOOR)
+        w1 = 1.0 / max(dif1, G_FLOOR)
+        y[0, i, j] = w0
+        y[1, i, j] = a0 * w0
+        y[2, i, j] = b0 * w0
+        y[3, i, j] = w1
+        y[4, i, j] = a1 * w1
+        y[5, i, j] = b1 * w1
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def _apply(y, i0, p0, i1, p1, h, v, t0, t1, crit, dcrit, nchunk):
-    """Tentative estimates t_k = mean(a w) i_k + mean(b w), over mean(w), in the windows of
-    `_coeffs` (the weighted averaging of the reference), summed in symmetric order; then the
-    iteration criterion before smoothing: |p - t| summed over both pairs (crit) and the
-    magnitude of its central difference along the row (dcrit)."""
-    hgt, wid = i0.shape
+def _coeffs(c, g, ln, lq, ry, rx, h, v, mlri, y, nchunk):
+    """Guided-filter coefficients of the two pairs of a row pass -- pair 0: guide c (the other
+    colour), input g (green); pair 1: guide g, input c -- over windows of 2h+1 columns and the
+    rows of the same parity within +-v; y[3k:3k+3] = (w, a w, b w) with w = 1 / (rms residual
+    of the window's fit). Both pairs have the same five window sums (c, g, c^2, g^2, c g), so
+    they are taken once. MLRI slopes use the Laplacian products at each pair's samples only
+    (green columns for pair 0, the other colour's for pair 1). Window sums are float64 in
+    mirror-symmetric order (row pairs, `_make_scan`), so flipping the mosaic flips the result
+    bit for bit."""
+    hgt, wid = c.shape
     nv = v // 2
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
-        acc = np.empty((wid + 2 * h + 1, 8), np.float64)
-        win = np.empty((wid, 8), np.float64)
+        acc = np.empty((11, wid + 2 * h + 1), np.float64)
+        ah, a2h, a2h1 = _views(acc, h)
+        win = np.empty((9, wid), np.float64)
+        for i in range(lo, hi):
+            cp = c_parity(i, ry, rx)
+            if mlri:
+                _coeff_row(c, g, ln, lq, y, acc, ah, a2h, a2h1, win, i, h, nv, cp, True)
+            else:
+                _coeff_row(c, g, ln, lq, y, acc, ah, a2h, a2h1, win, i, h, nv, cp, False)
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def _apply(y, c, g, h, v, t0, t1, crit, dcrit, nchunk):
+    """Tentative estimates t0 = mean(a w) c + mean(b w) (green), t1 = ... g (the other colour),
+    over mean(w), in the windows of `_coeffs` (the weighted averaging of the reference), summed
+    in symmetric order; then the iteration criterion before smoothing: |p - t| summed over both
+    pairs (crit) and the magnitude of its central difference along the row (dcrit)."""
+    hgt, wid = c.shape
+    nv = v // 2
+    for ch in nb.prange(nchunk):
+        lo, hi = _chunk(hgt, ch, nchunk)
+        acc = np.empty((6, wid + 2 * h + 1), np.float64)
+        ah, a2h, a2h1 = _views(acc, h)
+        win = np.empty((6, wid), np.float64)
         e0 = np.empty(wid + 2, np.float32)
         e1 = np.empty(wid + 2, np.float32)
         for i in range(lo, hi):
-            acc[:] = 0.0
             for t in range(nv + 1):
-                _add_rows(acc, 0, y, 0, 6, mirror(i - 2 * t, hgt), mirror(i + 2 * t, hgt), h, wid, t > 0)
-            _hsums8(acc, win, h, wid)
+                ra = mirror(i - 2 * t, hgt)
+                rb = mirror(i + 2 * t, hgt)
+                for q in range(6):
+                    if t == 0:
+                        for j in range(wid):
+                            ah[q, j] = 0.0 + np.float64(y[q, ra, j])
+                    else:
+                        for j in range(wid):
+                            ah[q, j] += np.float64(y[q, ra, j]) + np.float64(y[q, rb, j])
+            _scan6(acc, a2h, a2h1, win, 0, h, wid)
             for j in range(wid):
-                a = np.float32((win[j, 1] * i0[i, j] + win[j, 2]) / (win[j, 0] + 1e-4))
-                b = np.float32((win[j, 4] * i1[i, j] + win[j, 5]) / (win[j, 3] + 1e-4))
+                a = np.float32((win[1, j] * c[i, j] + win[2, j]) / (win[0, j] + 1e-4))
+                b = np.float32((win[4, j] * g[i, j] + win[5, j]) / (win[3, j] + 1e-4))
                 t0[i, j] = a
                 t1[i, j] = b
-                e0[j + 1] = p0[i, j] - a
-                e1[j + 1] = p1[i, j] - b
+                e0[j + 1] = g[i, j] - a
+                e1[j + 1] = c[i, j] - b
             e0[0], e1[0] = e0[fold(-1, wid) + 1], e1[fold(-1, wid) + 1]
             e0[wid + 1], e1[wid + 1] = e0[fold(wid, wid) + 1], e1[fold(wid, wid) + 1]
             for j in range(wid):
@@ -344,6 +356,8 @@ def _smooth_update(crit, dcrit, gauss, g, c, t0, t1, wbest, best, ry, rx, nchunk
         lo, hi = _chunk(hgt, ch, nchunk)
         tc = np.empty(wid + 4, np.float32)
         td = np.empty(wid + 4, np.float32)
+        ng = np.empty(wid, np.float32)
+        nc = np.empty(wid, np.float32)
         for i in range(lo, hi):
             r0, r1, r3, r4 = fold(i - 2, hgt), fold(i - 1, hgt), fold(i + 1, hgt), fold(i + 2, hgt)
             for j in range(wid):
@@ -353,20 +367,26 @@ def _smooth_update(crit, dcrit, gauss, g, c, t0, t1, wbest, best, ry, rx, nchunk
                 tc[e + 2] = tc[fold(e, wid) + 2]
                 td[e + 2] = td[fold(e, wid) + 2]
             cp = c_parity(i, ry, rx)
-            gi, ci, ti0, ti1 = g[i], c[i], t0[i], t1[i]
+            # the interpolated residuals read only known samples, which this row does not change
+            for j in (0, wid - 1):
+                jm = fold(j - 1, wid)
+                jp = fold(j + 1, wid)
+                ng[j] = t0[i, j] + half * ((g[i, jm] - t0[i, jm]) + (g[i, jp] - t0[i, jp]))
+                nc[j] = t1[i, j] + half * ((c[i, jm] - t1[i, jm]) + (c[i, jp] - t1[i, jp]))
+            for j in range(1, wid - 1):
+                ng[j] = t0[i, j] + half * ((g[i, j - 1] - t0[i, j - 1]) + (g[i, j + 1] - t0[i, j + 1]))
+                nc[j] = t1[i, j] + half * ((c[i, j - 1] - t1[i, j - 1]) + (c[i, j + 1] - t1[i, j + 1]))
             for j in range(wid):
                 cc = g2 * tc[j + 2] + g1 * (tc[j + 1] + tc[j + 3]) + g0 * (tc[j] + tc[j + 4])
                 dd = g2 * td[j + 2] + g1 * (td[j + 1] + td[j + 3]) + g0 * (td[j] + td[j + 4])
                 w = cc * cc * dd
-                jm = fold(j - 1, wid)
-                jp = fold(j + 1, wid)
-                if ((j ^ cp) & 1) == 0:  # non-green sample: green missing
-                    gi[j] = ti0[j] + half * ((gi[jm] - ti0[jm]) + (gi[jp] - ti0[jp]))
-                else:
-                    ci[j] = ti1[j] + half * ((ci[jm] - ti1[jm]) + (ci[jp] - ti1[jp]))
-                if w < wbest[i, j]:
-                    wbest[i, j] = w
-                    best[i, j] = gi[j]
+                missing = ((j ^ cp) & 1) == 0  # non-green sample: green missing
+                gv = ng[j] if missing else g[i, j]
+                g[i, j] = gv
+                c[i, j] = c[i, j] if missing else nc[j]
+                better = w < wbest[i, j]
+                wbest[i, j] = w if better else wbest[i, j]
+                best[i, j] = gv if better else best[i, j]
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
@@ -392,7 +412,8 @@ def _green_rows(m, ry, rx):
     c0 = np.empty(shape, np.float32)
     _init_rows(m, ry, rx, g0, c0)
     y = np.empty((6,) + shape, np.float32)
-    lp = np.empty((4,) + shape, np.float32)
+    ln = np.empty(shape, np.float32)
+    lq = np.empty(shape, np.float32)
     t0 = np.empty(shape, np.float32)
     t1 = np.empty(shape, np.float32)
     crit = np.empty(shape, np.float32)
@@ -405,9 +426,9 @@ def _green_rows(m, ry, rx):
         for _ in range(ITERATIONS):
             # pair 0: green from the other colour; pair 1: the other colour from green
             if mlri:
-                _laplacians(c, g, g, c, True, False, ry, rx, lp, nchunk)
-            _coeffs(c, g, g, c, lp, True, False, ry, rx, h, v, mlri, y, nchunk)
-            _apply(y, c, g, g, c, h, v, t0, t1, crit, dcrit, nchunk)
+                _laplacians(c, g, ry, rx, ln, lq, nchunk)
+            _coeffs(c, g, ln, lq, ry, rx, h, v, mlri, y, nchunk)
+            _apply(y, c, g, h, v, t0, t1, crit, dcrit, nchunk)
             _smooth_update(crit, dcrit, GAUSS, g, c, t0, t1, wbest, best, ry, rx, nchunk)
             h += 1
             v += 1
@@ -446,76 +467,136 @@ def ari_green(m, ry, rx):
 # ---------------------------------------------------------------- red and blue: MLRI guided upsampling
 
 @nb.njit(inline="always")
-def lap2(x, i, j, hgt, wid):
-    """Laplacian with taps at distance 2 (same CFA colour), mirrored."""
-    return (x[fold(i - 2, hgt), j] + x[fold(i + 2, hgt), j]) + (
-        x[i, fold(j - 2, wid)] + x[i, fold(j + 2, wid)]) - np.float32(4) * x[i, j]
+def _lap2_row(x, i, j0, j1, hgt, wid, out, border):
+    """out[i, j] = the Laplacian of x with taps at distance 2 (same CFA colour), mirrored, for
+    columns [j0, j1) of row i."""
+    iu, id_ = fold(i - 2, hgt), fold(i + 2, hgt)
+    for j in range(j0, j1):
+        if border:
+            jm, jp = fold(j - 2, wid), fold(j + 2, wid)
+        else:
+            jm, jp = j - 2, j + 2
+        out[i, j] = (x[iu, j] + x[id_, j]) + (x[i, jm] + x[i, jp]) - np.float32(4) * x[i, j]
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
-def _rb_coeffs(g, m, cy, cx, h, ab):
+def _rb_laplacians(g, m, lg, lc, nchunk):
+    """lg, lc = the distance-2 Laplacians of green and of the mosaic (used at one colour's sites)."""
+    hgt, wid = m.shape
+    for ch in nb.prange(nchunk):
+        lo, hi = _chunk(hgt, ch, nchunk)
+        for i in range(lo, hi):
+            e = min(2, wid)
+            f = max(e, wid - 2)
+            for x, out in ((g, lg), (m, lc)):
+                _lap2_row(x, i, 0, e, hgt, wid, out, True)
+                _lap2_row(x, i, e, f, hgt, wid, out, False)
+                _lap2_row(x, i, f, wid, hgt, wid, out, True)
+
+
+@nb.njit(parallel=True, cache=True, error_model="numpy")
+def _rb_coeffs(g, m, lg, lc, cy, cx, h, ab, nchunk):
     """MLRI coefficients of the colour sampled at rows cy, columns cx (mod 2) with green as
     guide, over (2h+1)^2 windows: slope from Laplacian products, intercept from means, and
     the weight 1 / (rms residual of the window's fit); ab = (w, a w, b w). Sums in
-    mirror-symmetric order (row pairs i -+ t, `_hsym`)."""
+    mirror-symmetric order (row pairs i -+ t, `_make_scan`); the number of samples in a window
+    is counted, not summed (an exact integer either way)."""
     hgt, wid = m.shape
-    for i in nb.prange(hgt):
-        acc = np.zeros((wid + 2 * h + 1, 8), np.float64)
-        win = np.empty((wid, 8), np.float64)
-        for t in range(h + 1):
-            ra = mirror(i - t, hgt)
-            rb = mirror(i + t, hgt)
-            if (ra & 1) != cy:
-                continue
-            pair = t > 0
-            for j in range(cx, wid, 2):
-                k = j + h
-                lg = np.float64(lap2(g, ra, j, hgt, wid))
-                lc = np.float64(lap2(m, ra, j, hgt, wid))
-                gv = np.float64(g[ra, j])
-                cv = np.float64(m[ra, j])
-                cnt = 1.0
-                if pair:
-                    lg1 = np.float64(lap2(g, rb, j, hgt, wid))
-                    lc1 = np.float64(lap2(m, rb, j, hgt, wid))
-                    gv1 = np.float64(g[rb, j])
-                    cv1 = np.float64(m[rb, j])
-                    cnt = 2.0
+    for ch in nb.prange(nchunk):
+        lo, hi = _chunk(hgt, ch, nchunk)
+        acc = np.empty((7, wid + 2 * h + 1), np.float64)
+        ah, a2h, a2h1 = _views(acc, h)
+        win = np.empty((7, wid), np.float64)
+        for i in range(lo, hi):
+            nrow = 0
+            for t in range(h + 1):
+                ra = mirror(i - t, hgt)
+                rb = mirror(i + t, hgt)
+                if (ra & 1) != cy:
+                    continue
+                if nrow == 0:
+                    # the first rows taken: the sums start from them (zero off the samples)
+                    for j in range(wid):
+                        site = (j & 1) == cx
+                        lgv = np.float64(lg[ra, j])
+                        lcv = np.float64(lc[ra, j])
+                        gv = np.float64(g[ra, j])
+                        cv = np.float64(m[ra, j])
+                        if t > 0:
+                            lg1 = np.float64(lg[rb, j])
+                            lc1 = np.float64(lc[rb, j])
+                            gv1 = np.float64(g[rb, j])
+                            cv1 = np.float64(m[rb, j])
+                        else:
+                            lg1 = lc1 = gv1 = cv1 = 0.0
+                        ah[0, j] = (0.0 + (gv + gv1)) if site else 0.0
+                        ah[1, j] = (0.0 + (cv + cv1)) if site else 0.0
+                        ah[2, j] = (0.0 + (lgv * lcv + lg1 * lc1)) if site else 0.0
+                        ah[3, j] = (0.0 + (lgv * lgv + lg1 * lg1)) if site else 0.0
+                        ah[4, j] = (0.0 + (gv * gv + gv1 * gv1)) if site else 0.0
+                        ah[5, j] = (0.0 + (cv * cv + cv1 * cv1)) if site else 0.0
+                        ah[6, j] = (0.0 + (gv * cv + gv1 * cv1)) if site else 0.0
                 else:
-                    lg1 = lc1 = gv1 = cv1 = 0.0
-                acc[k, 0] += cnt
-                acc[k, 1] += gv + gv1
-                acc[k, 2] += cv + cv1
-                acc[k, 3] += lg * lc + lg1 * lc1
-                acc[k, 4] += lg * lg + lg1 * lg1
-                acc[k, 5] += gv * gv + gv1 * gv1
-                acc[k, 6] += cv * cv + cv1 * cv1
-                acc[k, 7] += gv * cv + gv1 * cv1
-        _hsums8(acc, win, h, wid)
-        for j in range(wid):
-            n = max(win[j, 0], 1.0)
-            m_g = win[j, 1] / n
-            m_c = win[j, 2] / n
-            var_g = max(win[j, 5] / n - m_g * m_g, 0.0)
-            var_c = max(win[j, 6] / n - m_c * m_c, 0.0)
-            cov = win[j, 7] / n - m_g * m_c
-            a = win[j, 3] / (win[j, 4] + EPS * n)
-            b = m_c - a * m_g
-            dif = np.sqrt(max(var_c - 2.0 * a * cov + a * a * var_g, 0.0))
-            wgt = 1.0 / max(dif, RB_FLOOR)
-            ab[0, i, j] = wgt
-            ab[1, i, j] = a * wgt
-            ab[2, i, j] = b * wgt
+                    for j in range(wid):
+                        site = (j & 1) == cx
+                        lgv = np.float64(lg[ra, j])
+                        lcv = np.float64(lc[ra, j])
+                        gv = np.float64(g[ra, j])
+                        cv = np.float64(m[ra, j])
+                        lg1 = np.float64(lg[rb, j])
+                        lc1 = np.float64(lc[rb, j])
+                        gv1 = np.float64(g[rb, j])
+                        cv1 = np.float64(m[rb, j])
+                        # off the samples the sums stay +0.0 (adding 0.0 is exact there)
+                        ah[0, j] += (gv + gv1) if site else 0.0
+                        ah[1, j] += (cv + cv1) if site else 0.0
+                        ah[2, j] += (lgv * lcv + lg1 * lc1) if site else 0.0
+                        ah[3, j] += (lgv * lgv + lg1 * lg1) if site else 0.0
+                        ah[4, j] += (gv * gv + gv1 * gv1) if site else 0.0
+                        ah[5, j] += (cv * cv + cv1 * cv1) if site else 0.0
+                        ah[6, j] += (gv * cv + gv1 * cv1) if site else 0.0
+                nrow += 1 if t == 0 else 2
+            if nrow == 0:  # a one-row mosaic without this colour
+                acc[:] = 0.0
+            _scan4(acc, a2h, a2h1, win, 0, h, wid)
+            _scan3(acc, a2h, a2h1, win, 4, h, wid)
+            for j in range(wid):
+                # samples in the window: nrow rows times the columns of parity cx in [j-h, j+h]
+                # (mirroring keeps the parity, except in a one-column mosaic)
+                if wid == 1:
+                    ncol = 2 * h + 1 if cx == 0 else 0
+                else:
+                    ncol = h + 1 if ((j - h - cx) & 1) == 0 else h
+                n = max(np.float64(nrow * ncol), 1.0)
+                m_g = win[0, j] / n
+                m_c = win[1, j] / n
+                var_g = max(win[4, j] / n - m_g * m_g, 0.0)
+                var_c = max(win[5, j] / n - m_c * m_c, 0.0)
+                cov = win[6, j] / n - m_g * m_c
+                a = win[2, j] / (win[3, j] + EPS * n)
+                b = m_c - a * m_g
+                dif = np.sqrt(max(var_c - 2.0 * a * cov + a * a * var_g, 0.0))
+                wgt = 1.0 / max(dif, RB_FLOOR)
+                ab[0, i, j] = wgt
+                ab[1, i, j] = a * wgt
+                ab[2, i, j] = b * wgt
 
 
 @nb.njit(inline="always")
-def _rb_window_sums(ab, h, i, acc, win):
-    """win[j] = the sums of (w, a w, b w) over the (2h+1)^2 window at (i, j), symmetric order."""
+def _rb_window_sums(ab, h, i, acc, ah, a2h, a2h1, win):
+    """win[q, j] = the sums of (w, a w, b w) over the (2h+1)^2 window at (i, j), symmetric order."""
     hgt, wid = ab.shape[1], ab.shape[2]
-    acc[:] = 0.0
     for t in range(h + 1):
-        _add_rows(acc, 0, ab, 0, 3, mirror(i - t, hgt), mirror(i + t, hgt), h, wid, t > 0)
-    _hsums4(acc, win, h, wid)
+        ra = mirror(i - t, hgt)
+        rb = mirror(i + t, hgt)
+        for q in range(3):
+            if t == 0:
+                for j in range(wid):
+                    ah[q, j] = 0.0 + np.float64(ab[q, ra, j])
+            else:
+                for j in range(wid):
+                    ah[q, j] += np.float64(ab[q, ra, j]) + np.float64(ab[q, rb, j])
+    _scan3(acc, a2h, a2h1, win, 0, h, wid)
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
@@ -525,16 +606,18 @@ def _rb_apply(ab1, h1, ab2, h2, g, q, nchunk):
     hgt, wid = g.shape
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
-        acc1 = np.empty((wid + 2 * h1 + 1, 4), np.float64)
-        acc2 = np.empty((wid + 2 * h2 + 1, 4), np.float64)
-        win1 = np.empty((wid, 4), np.float64)
-        win2 = np.empty((wid, 4), np.float64)
+        acc1 = np.empty((3, wid + 2 * h1 + 1), np.float64)
+        acc2 = np.empty((3, wid + 2 * h2 + 1), np.float64)
+        a1h, a12h, a12h1 = _views(acc1, h1)
+        a2h_, a22h, a22h1 = _views(acc2, h2)
+        win1 = np.empty((3, wid), np.float64)
+        win2 = np.empty((3, wid), np.float64)
         for i in range(lo, hi):
-            _rb_window_sums(ab1, h1, i, acc1, win1)
-            _rb_window_sums(ab2, h2, i, acc2, win2)
+            _rb_window_sums(ab1, h1, i, acc1, a1h, a12h, a12h1, win1)
+            _rb_window_sums(ab2, h2, i, acc2, a2h_, a22h, a22h1, win2)
             for j in range(wid):
-                q[i, j] = ((win1[j, 1] + win2[j, 1]) * g[i, j] + (win1[j, 2] + win2[j, 2])) / (
-                    (win1[j, 0] + win2[j, 0]) + 1e-4)
+                q[i, j] = ((win1[1, j] + win2[1, j]) * g[i, j] + (win1[2, j] + win2[2, j])) / (
+                    (win1[0, j] + win2[0, j]) + 1e-4)
 
 
 @nb.njit(inline="always")
@@ -587,9 +670,12 @@ def ari(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
     ab2 = np.empty((3, h, w), np.float32)
     q = np.empty((h, w), np.float32)
     h1, h2 = RB_RADII
+    lg = np.empty((h, w), np.float32)
+    lc = np.empty((h, w), np.float32)
+    _rb_laplacians(g, m, lg, lc, nchunk)
     for ch, (cy, cx) in ((0, (ry, rx)), (2, (1 - ry, 1 - rx))):
-        _rb_coeffs(g, m, cy, cx, h1, ab1)
-        _rb_coeffs(g, m, cy, cx, h2, ab2)
+        _rb_coeffs(g, m, lg, lc, cy, cx, h1, ab1, nchunk)
+        _rb_coeffs(g, m, lg, lc, cy, cx, h2, ab2, nchunk)
         _rb_apply(ab1, h1, ab2, h2, g, q, nchunk)
         _rb_finish(q, m, cy, cx, out, ch)
     return out
