@@ -308,6 +308,20 @@ def test_exif_exposure_and_iso(tmp_path, byteorder, ifd0):
     assert b.iso == 1600 and b.exposure_time == pytest.approx(1 / 60)
 
 
+@pytest.mark.parametrize("drop,fast", [((), True), ((272,), True), ((271, 272), True), ((271, 272, 50708), False)])
+def test_camera_names_from_make_model_or_unique_camera_model(tmp_path, drop, fast):
+    # without Model, LibRaw splits UniqueCameraModel into make and model; without both names it
+    # would look the camera up by file size: that goes to LibRaw
+    compare(write_cfa(tmp_path / "f.dng", mosaic_of(30, 40, seed=17), make="Acme", model="Cam 1", drop=drop), fast=fast)
+
+
+def test_short_typed_levels_and_areas(tmp_path):
+    extra = [(50714, SHORT, 4, (30, 31, 32, 33), True), (50713, SHORT, 2, (2, 2), True),
+             (50717, SHORT, 1, 1023, True), (50829, SHORT, 4, (2, 0, 30, 40), True),
+             (50734, RATIONAL, 1, (9, 10), True)]
+    compare(write_cfa(tmp_path / "f.dng", mosaic_of(32, 40, bits=10, seed=18), "BGGR", extra=extra))
+
+
 # --------------------------------------------------------------------------------------------
 # what goes to LibRaw (and still comes back identical)
 
