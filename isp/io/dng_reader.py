@@ -213,7 +213,7 @@ def _layout(tags, byteorder) -> dict:
         raise _Fallback(f"{bits}-bit samples are packed")
     width = _one(_ints(tags, 256), "ImageWidth")
     height = _one(_ints(tags, 257), "ImageLength")
-    if not (22 <= width <= 65535 and 22 <= height <= 65535):
+    if not (22 <= width <= 64000 and 22 <= height <= 64000):
         raise _Fallback(f"a {width}x{height} image (LibRaw's limits)")
     if _ints(tags, 33421) != (2, 2):
         raise _Fallback("the CFA repeat pattern is not 2x2")
@@ -477,7 +477,7 @@ def _read_mosaic(path: Path, plan: dict) -> np.ndarray:
                                  f"but the file ends at {size}")
             out = np.empty((height, width), dtype=dtype)
             f.seek(start)
-            if f.readinto(memoryview(out).cast("B")) != need:
+            if _read_into(f, out) != need:
                 raise InputError(f"{path}: truncated: the raw image data ends early")
         else:
             tw, tl, offsets = plan["tiles"]
@@ -492,12 +492,24 @@ def _read_mosaic(path: Path, plan: dict) -> np.ndarray:
                     raise InputError(f"{path}: truncated: tile {i} needs bytes {off}..{off + need} "
                                      f"but the file ends at {size}")
                 f.seek(off)
-                if f.readinto(memoryview(tile[:rows]).cast("B")) != need:
+                if _read_into(f, tile[:rows]) != need:
                     raise InputError(f"{path}: truncated: tile {i} ends early")
                 out[trow:trow + rows, tcol:tcol + cols] = tile[:rows, :cols]
     if plan["swap"]:
         out.byteswap(inplace=True)
     return out if dtype == np.uint16 else out.astype(np.uint16)
+
+
+def _read_into(f, array: np.ndarray) -> int:
+    """Fill a contiguous array from the file's position; the bytes read (fewer only at EOF)."""
+    view = memoryview(array).cast("B")
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done:])
+        if not n:
+            break
+        done += n
+    return done
 
 
 # --------------------------------------------------------------------------------------------
