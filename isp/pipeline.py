@@ -10,11 +10,11 @@
 
 `Pipeline.process(frame)` runs them. The fused path (the default) runs sensor correction, the
 real-time denoiser and white balance in one pass (the denoiser loads raw values through the
-levels and stores them balanced), and colour, CDL, LUT and quantisation in another, so the image
-crosses memory once per pass instead of once per stage; with `strip_rows` set, demosaic joins
-that last pass strip by strip (each strip demosaiced into a buffer that stays in cache). The
-unfused path runs each stage as its own kernel over the whole frame; both give the same result
-(tests hold them to 1e-5).
+levels and stores them balanced), and demosaic, colour, CDL, LUT and quantisation in another:
+with RCD or Menon 2007, each tile is demosaiced in cache and finished straight into the output
+(kernels.develop); the other demosaicers write the frame and one pass finishes it. So the image
+crosses memory once per pass instead of once per stage. The unfused path runs each stage as its
+own kernel over the whole frame; both give the same result (tests hold them to 1e-5).
 
 Buffers: the intermediate images (the corrected mosaic, the demosaiced frame) are kept per
 thread and reused from frame to frame, since a fresh UHD array costs milliseconds of page faults
@@ -33,13 +33,11 @@ import numpy as np
 from isp import config as configuration
 from isp.errors import InputError
 from isp.frame import RawFrame
+from kernels import develop as kdevelop
 from kernels import fused as kfused
 from kernels import sensor as ksensor
 from kernels import wb as kwb
 from kernels.cfa import channels
-
-HALO = 16  # rows above and below a strip that its demosaic reads (kernels.demosaic.LOCAL's reach)
-
 
 @dataclass
 class FrameParams:
@@ -54,14 +52,16 @@ class FrameParams:
 class Pipeline:
     """A configured pipeline; build once, process many frames."""
 
-    def __init__(self, config: dict | None = None, strip_rows: int = 0):
+    def __init__(self, config: dict | None = None):
         from isp import colour, grade
         from kernels.colour import TRANSFER_FUNCTIONS
-        from kernels.demosaic import ALGORITHMS, LOCAL
+        from kernels.demosaic import ALGORITHMS
 
         self.config = config if config is not None else configuration.load()
         c = self.config
         self.demosaic = ALGORITHMS[c["demosaic"]["algorithm"]]
+        # demosaicers that run tile by tile with the finish (kernels.develop)
+        self._tiled = c["demosaic"]["algorithm"] if c["demosaic"]["algorithm"] in kdevelop.ALGORITHMS else None
         self.denoise_method = c["denoise"]["method"]
         # frames the temporal denoiser looks at around each frame (1: each frame alone)
         self.temporal_window = int(c["denoise"]["window"]) if self.denoise_method == "temporal" else 1
@@ -74,7 +74,6 @@ class Pipeline:
         self._cdl_args = _cdl_args(self.cdl)
         self.curves = kfused.curve_tables(self.transfer, self._cdl_args)
         self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
-        self.strip_rows = strip_rows if c["demosaic"]["algorithm"] in LOCAL else 0
         self._threshold = np.float32(c["sensor"]["defect_threshold"])
         self._colour = colour
         self._params: dict[tuple, FrameParams] = {}
@@ -162,9 +161,10 @@ class Pipeline:
                              f"got {out.shape} {out.dtype.name}")
         ms: dict[str, float] = {}
         mosaic, p = self._front_end(frame, fused, window, centre, ms)
-        if fused and self.strip_rows and not self._lut_rest:
+        if fused and self._tiled and not self._lut_rest:
             with _timed(ms, "demosaic+colour+grade"):
-                self._develop_strips(mosaic, frame.pattern, p, out, quantise)
+                kdevelop.develop(self._tiled, mosaic, frame.pattern, out, p.matrix, self.transfer, self.curves,
+                                 self._cdl_args, self._lut_args, quantise)
             return out, ms
         with _timed(ms, "demosaic"):
             rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
@@ -255,18 +255,6 @@ class Pipeline:
         apply_transfer(px, self.transfer, False, px)
         return rgb
 
-    def _develop_strips(self, mosaic: np.ndarray, pattern: str, p: FrameParams, out: np.ndarray, quantise: int):
-        """Demosaic + finish strip by strip: a strip and its halo are demosaiced into a buffer that
-        stays in cache, and its middle rows are finished straight into the output."""
-        h = mosaic.shape[0]
-        for y0 in range(0, h, self.strip_rows):
-            y1 = min(h, y0 + self.strip_rows)
-            top = max(0, y0 - HALO)
-            bottom = min(h, y1 + HALO)
-            rgb = self.demosaic(mosaic[top:bottom], pattern if top % 2 == 0 else _shifted(pattern))
-            kfused.finish(rgb, y0 - top, y1 - top, out, y0, p.matrix, self.transfer, self.curves, self._cdl_args,
-                          self._lut_args, np.float32(quantise))
-
 
 class _Buffers(threading.local):
     """Scratch arrays by name, one set per thread, reused while the frame size stays the same."""
@@ -296,12 +284,6 @@ def _levels(frame: RawFrame) -> tuple[np.ndarray, np.ndarray]:
     """Black level and 1 / (white - black) per CFA site, float32 (2, 2)."""
     black = frame.black_level.astype(np.float32)
     return black, (1.0 / (frame.white_level - black)).astype(np.float32)
-
-
-def _shifted(pattern: str) -> str:
-    from kernels.cfa import shift
-
-    return shift(pattern, 1, 0)
 
 
 def _quantise(depth) -> int:

@@ -23,10 +23,11 @@ pass's time.
 
 How the pass is laid out (the loop structure is Halide's "split into stages over a tile, each
 stage vectorised" schedule, Ragan-Kelley et al. 2013; the 3D LUT maths is OCIO's, as before):
-each row is cut into chunks of `_CHUNK` pixels (`_CHUNK_PLAIN` for matrix + quantisation
-alone) held as planar (structure-of-arrays) buffers that stay in cache (L2 at 2048 pixels; the
-longer chunks measured ~10-15% faster than L1-sized ones when there are curves or a LUT, the
-plain copy streams better in short ones), and every stage is a simple loop over a chunk:
+each row is cut into chunks of `CHUNK` pixels held as planar (structure-of-arrays) buffers that
+stay in cache (L2 at 2048 pixels; the longer chunks measured ~10-15% faster than L1-sized ones
+when there are curves or a LUT, and each chunk has a fixed cost of ~200 ns, the reference
+counts of its 19 buffers), and every stage is a simple loop over a chunk
+(`finish_chunk`, which `kernels.develop` also runs on each demosaiced tile):
   1. load: the interleaved RGB row is de-interleaved into three planes (8 pixels per step,
      `_load3`), the 3x3 matrix is a plain loop LLVM vectorises;
   2. curves: `_cells8` turns 8 values at a time into table offsets and positions with int32 bit
@@ -76,8 +77,7 @@ _SENTINEL = 2 * _CELLS  # the all-NaN cell: inputs outside the table
 _ROW = 2 * _CELLS + 1  # cells per channel in the table
 _CHECKS = (0.125, 0.25, 0.375, 0.625, 0.75, 0.875)  # where each cell's fit is checked
 
-_CHUNK = 2048  # pixels per chunk when there are curves or a LUT (measured best of 256..4096)
-_CHUNK_PLAIN = 256  # pixels per chunk for matrix + quantisation alone (a memory-bound copy)
+CHUNK = 2048  # pixels per chunk (measured best of 256..4096 with curves and a LUT)
 _LANES = 8
 _BLOCK_ROWS = 4  # rows per parallel task
 _FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
@@ -389,30 +389,30 @@ def _load_chunk_impl(src, y, x0, n, r, g, b):
     return impl
 
 
-def _store_chunk(dst, y, x0, n, r, g, b):
+def _store_chunk(dst, y, x0, n, r, g, b, off):
     pass
 
 
 @overload(_store_chunk, jit_options={"cache": True})
-def _store_chunk_impl(dst, y, x0, n, r, g, b):
-    """dst[y, x0:x0+n] = r, g, b[:n]."""
+def _store_chunk_impl(dst, y, x0, n, r, g, b, off):
+    """dst[y, x0:x0+n] = r, g, b[off:off+n]."""
     if dst.layout == "C" and r.dtype == dst.dtype:
-        def impl(dst, y, x0, n, r, g, b):
-            base = (y * dst.shape[1] + x0) * 3
+        def impl(dst, y, x0, n, r, g, b, off):
+            base = (y * dst.shape[1] + x0 - off) * 3  # _store3 writes plane index j at base + 3 j
             n8 = n - n % _LANES
-            for j in range(0, n8, _LANES):
+            for j in range(off, off + n8, _LANES):
                 _store3(dst, base, r, g, b, j)
             for j in range(n8, n):
-                dst[y, x0 + j, 0] = r[j]
-                dst[y, x0 + j, 1] = g[j]
-                dst[y, x0 + j, 2] = b[j]
+                dst[y, x0 + j, 0] = r[off + j]
+                dst[y, x0 + j, 1] = g[off + j]
+                dst[y, x0 + j, 2] = b[off + j]
         return impl
 
-    def impl(dst, y, x0, n, r, g, b):
+    def impl(dst, y, x0, n, r, g, b, off):
         for j in range(n):
-            dst[y, x0 + j, 0] = r[j]
-            dst[y, x0 + j, 1] = g[j]
-            dst[y, x0 + j, 2] = b[j]
+            dst[y, x0 + j, 0] = r[off + j]
+            dst[y, x0 + j, 1] = g[off + j]
+            dst[y, x0 + j, 2] = b[off + j]
     return impl
 
 
@@ -510,90 +510,101 @@ def _tetra_setup(r, g, b, nv, n, lo, scale, c0, c1, c2, w0, w1, w2, w3):
         w3[j] = f3
 
 
+@register_jitable(inline="always")
+def chunk_scratch(dtype):
+    """The planes `finish_chunk` works in, CHUNK pixels each: (r, g, b, curve r, g, b, cube corner
+    offsets c0, c1, c2, weights w0..w3, quantised r, g, b, fix-up masks, curve cells and
+    positions). Separate allocations in the caller's own code (inlined), so that LLVM knows they
+    do not overlap and vectorises the loops over them without run-time overlap checks."""
+    f = np.float32
+    return (np.empty(CHUNK, f), np.empty(CHUNK, f), np.empty(CHUNK, f),
+            np.empty(CHUNK, f), np.empty(CHUNK, f), np.empty(CHUNK, f),
+            np.empty(CHUNK, np.int32), np.empty(CHUNK, np.int32), np.empty(CHUNK, np.int32),
+            np.empty(CHUNK, f), np.empty(CHUNK, f), np.empty(CHUNK, f), np.empty(CHUNK, f),
+            np.empty(CHUNK, dtype), np.empty(CHUNK, dtype), np.empty(CHUNK, dtype),
+            np.empty(CHUNK // _LANES, np.uint8), np.empty(CHUNK, np.int32), np.empty(CHUNK, f))
+
+
+@register_jitable(inline="always")
+def finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise):
+    """Every stage over one chunk of `cnt` pixels held in the planes r, g, b of `bufs` (from
+    `chunk_scratch`; lanes up to the next multiple of 8 filled with something finite). Returns
+    the result planes (float32); with `quantise`, the quantised ones of `bufs` hold them too.
+    Inlined into a function of its own rather than the body of a prange loop, which numba
+    compiles into slower code for these loops."""
+    nv = (cnt + _LANES - 1) // _LANES * _LANES
+    r, g, b, cr, cg, cb, c0, c1, c2, w0, w1, w2, w3, qr, qg, qb, masks, cells, frac = bufs
+    curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
+    _matrix_planes(m, r, g, b, nv)
+    if curves_on:
+        for c in range(3):
+            _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
+                         cr if c == 0 else (cg if c == 1 else cb), cells, frac, masks, nv, cnt, tf, cdl)
+        pr, pg, pb = cr, cg, cb
+    else:
+        pr, pg, pb = r, g, b
+    if cdl[0]:
+        sat = cdl[4]
+        clamp = cdl[5]
+        for j in range(nv):
+            pr[j], pg[j], pb[j] = cdl_saturation(pr[j], pg[j], pb[j], sat, clamp)
+    if lut[0]:
+        for j in range(nv):
+            pr[j] = lut1d_value(pr[j], lut[1], 0, lut[2][0], lut[3][0])
+            pg[j] = lut1d_value(pg[j], lut[1], 1, lut[2][1], lut[3][1])
+            pb[j] = lut1d_value(pb[j], lut[1], 2, lut[2][2], lut[3][2])
+    if lut[4]:
+        flat = lut[5]
+        n = lut[6]
+        if lut[9] and n <= _FLOAT_OFFSETS_MAX_N:
+            diag = 3 * (n * n + n + 1)  # flat offset from a cell's c000 to its c111
+            _tetra_setup(pr, pg, pb, nv, n, lut[7], lut[8], c0, c1, c2, w0, w1, w2, w3)
+            for j in range(0, nv, _LANES):
+                _tetra8(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
+        elif lut[9]:
+            for j in range(nv):
+                r[j], g[j], b[j] = lut3d_tetrahedral(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
+        else:
+            for j in range(nv):
+                r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
+        pr, pg, pb = r, g, b
+    if quantise != 0:
+        z = np.float32(0.0)
+        one = np.float32(1.0)
+        half = np.float32(0.5)
+        s = np.float32(quantise)
+        for j in range(nv):
+            vr = pr[j]
+            vg = pg[j]
+            vb = pb[j]
+            qr[j] = np.floor(min(vr if vr > z else z, one) * s + half)
+            qg[j] = np.floor(min(vg if vg > z else z, one) * s + half)
+            qb[j] = np.floor(min(vb if vb > z else z, one) * s + half)
+    return pr, pg, pb
+
+
+@register_jitable(inline="always")
+def store_chunk_row(dst, y, x0, n, planes, bufs, off, quantise):
+    """dst[y, x0:x0+n] = the chunk's results from plane index off: `planes` (float, as
+    `finish_chunk` returns them), or the quantised planes of `bufs`."""
+    if quantise == 0:
+        _store_chunk(dst, y, x0, n, planes[0], planes[1], planes[2], off)
+    else:
+        _store_chunk(dst, y, x0, n, bufs[13], bufs[14], bufs[15], off)
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _finish_rows(src, y0, y1, dst, dst_y0, m, tf, tables, cdl, lut, quantise):
-    """`finish` on rows y0..y1 in this thread: its own planes, every stage over each chunk.
-    A function of its own rather than the body of the prange loop, which numba compiles into
-    slower code for these loops."""
+    """`finish` on rows y0..y1 in this thread: its own scratch, every stage over each chunk."""
     w = src.shape[1]
-    curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
-    cube_on = lut[4]
-    tetra = lut[9]
-    flat = lut[5]
-    n = lut[6]
-    diag = 3 * (n * n + n + 1)  # flat offset from a cell's c000 to its c111
-    r = np.empty(_CHUNK, np.float32)
-    g = np.empty(_CHUNK, np.float32)
-    b = np.empty(_CHUNK, np.float32)
-    cr = np.empty(_CHUNK, np.float32)
-    cg = np.empty(_CHUNK, np.float32)
-    cb = np.empty(_CHUNK, np.float32)
-    c0 = np.empty(_CHUNK, np.int32)
-    c1 = np.empty(_CHUNK, np.int32)
-    c2 = np.empty(_CHUNK, np.int32)
-    w0 = np.empty(_CHUNK, np.float32)
-    w1 = np.empty(_CHUNK, np.float32)
-    w2 = np.empty(_CHUNK, np.float32)
-    w3 = np.empty(_CHUNK, np.float32)
-    qr = np.empty(_CHUNK, dst.dtype)
-    qg = np.empty(_CHUNK, dst.dtype)
-    qb = np.empty(_CHUNK, dst.dtype)
-    masks = np.empty(_CHUNK // _LANES, np.uint8)
-    cells = np.empty(_CHUNK, np.int32)
-    frac = np.empty(_CHUNK, np.float32)
-    # long chunks amortise each stage's loop set-up; the plain copy streams better in short ones
-    step = _CHUNK if curves_on or cube_on or cdl[0] or lut[0] else _CHUNK_PLAIN
+    bufs = chunk_scratch(dst.dtype)
     for y in range(y0, y1):
         oy = dst_y0 + y - y0
-        for x0 in range(0, w, step):
-            cnt = min(step, w - x0)
-            nv = (cnt + _LANES - 1) // _LANES * _LANES
-            _load_chunk(src, y, x0, cnt, r, g, b)
-            _matrix_planes(m, r, g, b, nv)
-            if curves_on:
-                for c in range(3):
-                    _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,
-                                 cr if c == 0 else (cg if c == 1 else cb), cells, frac, masks, nv, cnt, tf, cdl)
-                pr, pg, pb = cr, cg, cb
-            else:
-                pr, pg, pb = r, g, b
-            if cdl[0]:
-                sat = cdl[4]
-                clamp = cdl[5]
-                for j in range(nv):
-                    pr[j], pg[j], pb[j] = cdl_saturation(pr[j], pg[j], pb[j], sat, clamp)
-            if lut[0]:
-                for j in range(nv):
-                    pr[j] = lut1d_value(pr[j], lut[1], 0, lut[2][0], lut[3][0])
-                    pg[j] = lut1d_value(pg[j], lut[1], 1, lut[2][1], lut[3][1])
-                    pb[j] = lut1d_value(pb[j], lut[1], 2, lut[2][2], lut[3][2])
-            if cube_on:
-                if tetra and n <= _FLOAT_OFFSETS_MAX_N:
-                    _tetra_setup(pr, pg, pb, nv, n, lut[7], lut[8], c0, c1, c2, w0, w1, w2, w3)
-                    for j in range(0, nv, _LANES):
-                        _tetra8(flat, diag, c0, c1, c2, w0, w1, w2, w3, r, g, b, j)
-                elif tetra:
-                    for j in range(nv):
-                        r[j], g[j], b[j] = lut3d_tetrahedral(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
-                else:
-                    for j in range(nv):
-                        r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
-                pr, pg, pb = r, g, b
-            if quantise == 0:
-                _store_chunk(dst, oy, x0, cnt, pr, pg, pb)
-            else:
-                z = np.float32(0.0)
-                one = np.float32(1.0)
-                half = np.float32(0.5)
-                q = np.float32(quantise)
-                for j in range(nv):
-                    vr = pr[j]
-                    vg = pg[j]
-                    vb = pb[j]
-                    qr[j] = np.floor(min(vr if vr > z else z, one) * q + half)
-                    qg[j] = np.floor(min(vg if vg > z else z, one) * q + half)
-                    qb[j] = np.floor(min(vb if vb > z else z, one) * q + half)
-                _store_chunk(dst, oy, x0, cnt, qr, qg, qb)
+        for x0 in range(0, w, CHUNK):
+            cnt = min(CHUNK, w - x0)
+            _load_chunk(src, y, x0, cnt, bufs[0], bufs[1], bufs[2])
+            planes = finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise)
+            store_chunk_row(dst, oy, x0, cnt, planes, bufs, 0, quantise)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")

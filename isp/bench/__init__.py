@@ -52,7 +52,7 @@ __all__ = ["DEFAULT_FPS", "SCHEMA", "alternate", "bandwidth", "budgets", "check_
 def run_bench(*, config=None, overrides: dict | None = None, size: str | None = "uhd", frames: int = 30,
               input=None, geometry: dict | None = None, fps=DEFAULT_FPS, threads: int | None = None,
               compare: bool = False, compare_repeats: int = 5, scaling_frames: int | None = None,
-              distinct: int | None = None, fused: bool = True, strip_rows: int = 0, write_ext: str | None = None,
+              distinct: int | None = None, fused: bool = True, write_ext: str | None = None,
               cold: bool = False, sustained: bool = False, seed: int = 0,
               say: Callable[[str], None] = lambda s: None, command: list[str] | None = None) -> dict:
     """Measure and return the result dict (its JSON schema: `isp.bench.results`, docs/bench-json.md)."""
@@ -120,7 +120,7 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
 
     numba.set_num_threads(threads)
     t0 = time.perf_counter()
-    pipeline = Pipeline(cfg, strip_rows=strip_rows) if strip_rows else Pipeline(cfg)
+    pipeline = Pipeline(cfg)
     setup_ms = (time.perf_counter() - t0) * 1e3
     tmp = tempfile.TemporaryDirectory(prefix="isp-bench-")
     tmpdir = Path(tmp.name)
@@ -218,7 +218,7 @@ def run_bench(*, config=None, overrides: dict | None = None, size: str | None = 
                   "pattern": frame0.pattern, "distinct_frames": len(source),
                   "source": None if input is None else str(input)},
         "pipeline": {"stages": [k for k in stage_lists if k not in ("read", "write")], "fused": fused,
-                     "strip_rows": strip_rows, "depth": depth, "output_dtype": str(image.dtype),
+                     "depth": depth, "output_dtype": str(image.dtype),
                      "config": jsonable(cfg)},
         "frames": len(records),
         "setup_ms": setup_ms,

@@ -10,7 +10,7 @@ stable for scripts, the rest may grow. Times are milliseconds, rates GB/s (1e9 b
                     versions: {python, numpy, numba, isp, isp_commit, [rawpy, opencv, colour,
                     colour_demosaicing, opencolorio with --compare]}}
     input          {kind: "synthetic"|"sequence", width, height, pattern, distinct_frames, source}
-    pipeline       {stages: [names], fused, strip_rows, depth, output_dtype, config: {...}}
+    pipeline       {stages: [names], fused, depth, output_dtype, config: {...}}
     frames         number of steady-state frames measured
     setup_ms       building the pipeline
     first_frame_ms*  the first frame, end to end

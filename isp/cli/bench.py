@@ -48,8 +48,6 @@ def add_parser(sub):
                         "reads and writes overlapping the compute, and report the ms per frame and fps it "
                         "sustains (needs disk for frames + 3 outputs in the temporary folder)")
     m.add_argument("--unfused", action="store_true", help="time the unfused (stage by stage) path")
-    m.add_argument("--strip-rows", type=_int, default=0, metavar="N",
-                   help="demosaic inside the fused pass, N rows at a time (0: off)")
     m.add_argument("--cold", action="store_true",
                    help="compile the kernels from scratch (empty numba cache) so compile_ms is a true JIT time "
                         "(minutes on a small machine)")
@@ -89,8 +87,6 @@ def run(args) -> int:
         raise InputError(f"--repeats: need at least 1, got {args.repeats}")
     if args.scaling_frames is not None and args.scaling_frames < 0:
         raise InputError(f"--scaling-frames: need 0 or more, got {args.scaling_frames}")
-    if args.strip_rows < 0:
-        raise InputError(f"--strip-rows: need 0 or more, got {args.strip_rows}")
     if args.json:
         bench.check_output_path(args.json, "--json")
     if args.plot:
@@ -101,7 +97,7 @@ def run(args) -> int:
         config=args.config, overrides=overrides(args), size=args.size or "uhd", frames=args.frames,
         input=args.input, fps=fps, threads=args.threads, compare=args.compare, compare_repeats=args.repeats,
         scaling_frames=args.scaling_frames, distinct=args.distinct, fused=not args.unfused,
-        strip_rows=args.strip_rows, write_ext=args.write, cold=args.cold, sustained=args.sustained, say=say,
+        write_ext=args.write, cold=args.cold, sustained=args.sustained, say=say,
         command=["isp", "bench", *sys.argv[2:]] if sys.argv[1:2] == ["bench"] else None)
     print(bench.report(result))
     if args.json:

@@ -19,11 +19,6 @@ ALGORITHMS = {
 }
 
 
-# Algorithms whose output at a pixel depends only on the mosaic within 16 rows of it, so they can
-# run on row strips with a 16-row halo (ARI's iterated guided filters reach much further).
-LOCAL = {"bilinear", "malvar2004", "menon2007", "rcd"}
-
-
 def demosaic(mosaic, pattern: str, algorithm: str = "menon2007"):
     """Demosaic with the algorithm named `algorithm`; ValueError naming the allowed ones."""
     try:

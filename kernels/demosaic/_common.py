@@ -58,7 +58,7 @@ def output(m: np.ndarray, out=None) -> np.ndarray:
 
 
 def strip_scratch(m: np.ndarray, pad: int) -> np.ndarray:
-    """Per-thread padded strip buffers for `strip_rows`."""
+    """Per-thread padded strip buffers for `load_strip`."""
     return np.empty((nb.get_num_threads(), STRIP + 2 * pad, m.shape[1] + 2 * pad), np.float32)
 
 
@@ -162,61 +162,60 @@ def load_tile(m, y0, x0, th, tw, sx, pad, t, cx, cg, stride):
 
 
 @nb.njit(inline="always")
-def store_pixel(t, o, x, i, j, rgb_x, rgb_g, stride):
-    """out pixel x (o: the image row, flattened) from buffer (i, j): planes rgb_x = (r, g, b)
-    offsets at X sites, rgb_g at G sites."""
-    k = j >> 1
-    base = i * stride + k
-    if ((i + j) & 1) == 0:
-        r, g, b = t[U(rgb_x[0] + base)], t[U(rgb_x[1] + base)], t[U(rgb_x[2] + base)]
+def _put_pixel(t, a, b, c, x, base, rgb, planar):
+    """Pixel x of the destination = planes rgb (offsets into t) at `base`: interleaved (a is the
+    image row, flattened; b, c unused) or planar (a, b, c the r, g, b planes)."""
+    r, g, bl = t[U(rgb[0] + base)], t[U(rgb[1] + base)], t[U(rgb[2] + base)]
+    if planar:
+        a[U(x)] = r
+        b[U(x)] = g
+        c[U(x)] = bl
     else:
-        r, g, b = t[U(rgb_g[0] + base)], t[U(rgb_g[1] + base)], t[U(rgb_g[2] + base)]
-    o[U(3 * x)] = r
-    o[U(3 * x + 1)] = g
-    o[U(3 * x + 2)] = b
+        a[U(3 * x)] = r
+        a[U(3 * x + 1)] = g
+        a[U(3 * x + 2)] = bl
 
 
 @nb.njit(inline="always")
-def _store_pairs(t, o, xb, i, klo, khi, first, second, stride):
-    """Pixels 2k, 2k + 1 of buffer row i for k in [klo, khi), from the (r, g, b) plane offsets
-    first (column 2k) and second (2k + 1); xb is the image column of buffer column 0."""
+def _put_pairs(t, a, b, c, xb, i, klo, khi, first, second, stride, planar):
+    """Pixels xb + 2k, xb + 2k + 1 for k in [klo, khi), from buffer row i's planes first (column
+    2k) and second (2k + 1)."""
     base = i * stride
-    r0, g0, b0 = first
-    r1, g1, b1 = second
     for k in range(klo, khi):
-        x = 3 * (xb + 2 * k)
-        o[U(x)] = t[U(r0 + base + k)]
-        o[U(x + 1)] = t[U(g0 + base + k)]
-        o[U(x + 2)] = t[U(b0 + base + k)]
-        o[U(x + 3)] = t[U(r1 + base + k)]
-        o[U(x + 4)] = t[U(g1 + base + k)]
-        o[U(x + 5)] = t[U(b1 + base + k)]
+        _put_pixel(t, a, b, c, xb + 2 * k, base + k, first, planar)
+        _put_pixel(t, a, b, c, xb + 2 * k + 1, base + k, second, planar)
+
+
+@nb.njit(inline="always")
+def put_row(t, a, b, c, xb, i, jlo, jhi, rgb_x, rgb_g, stride, planar):
+    """Buffer row i's columns [jlo, jhi) to destination pixels xb + j, from the result planes
+    rgb_x = (r, g, b) offsets at X sites and rgb_g at G sites; `planar` (a literal) as for
+    `_put_pixel`."""
+    klo = (jlo + 1) >> 1
+    khi = jhi >> 1
+    if klo >= khi:
+        for j in range(jlo, jhi):
+            _put_pixel(t, a, b, c, xb + j, i * stride + (j >> 1), rgb_x if ((i + j) & 1) == 0 else rgb_g, planar)
+        return
+    if jlo & 1:
+        _put_pixel(t, a, b, c, xb + jlo, i * stride + (jlo >> 1), rgb_x if ((i + jlo) & 1) == 0 else rgb_g, planar)
+    if i & 1:
+        _put_pairs(t, a, b, c, xb, i, klo, khi, rgb_g, rgb_x, stride, planar)
+    else:
+        _put_pairs(t, a, b, c, xb, i, klo, khi, rgb_x, rgb_g, stride, planar)
+    if jhi & 1:
+        j = jhi - 1
+        _put_pixel(t, a, b, c, xb + j, i * stride + (j >> 1), rgb_x if ((i + j) & 1) == 0 else rgb_g, planar)
 
 
 @nb.njit(inline="always")
 def store_tile(t, out, y0, x0, th, tw, sx, pad, rgb_x, rgb_g, stride):
     """Interleave the tile's finished planes into out rows [y0, y0 + th), columns [x0, x0 + tw)."""
     w = out.shape[1]
-    xb = x0 - pad - sx
     jlo = pad + sx
-    jhi = jlo + tw
     for y in range(y0, y0 + th):
-        i = y - y0 + pad
         o = out[y].reshape(3 * w)
-        klo = (jlo + 1) >> 1
-        khi = jhi >> 1
-        if klo >= khi:
-            for j in range(jlo, jhi):
-                store_pixel(t, o, xb + j, i, j, rgb_x, rgb_g, stride)
-            continue
-        if jlo & 1:
-            store_pixel(t, o, xb + jlo, i, jlo, rgb_x, rgb_g, stride)
-        if i & 1:
-            _store_pairs(t, o, xb, i, klo, khi, rgb_g, rgb_x, stride)
-        else:
-            _store_pairs(t, o, xb, i, klo, khi, rgb_x, rgb_g, stride)
-        if jhi & 1:
-            store_pixel(t, o, xb + jhi - 1, i, jhi - 1, rgb_x, rgb_g, stride)
+        put_row(t, o, o, o, x0 - jlo, y - y0 + pad, jlo, jlo + tw, rgb_x, rgb_g, stride, False)
 
 
 @nb.njit(cache=True, error_model="numpy")
