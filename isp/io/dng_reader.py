@@ -46,7 +46,7 @@ against rawpy by tests/isp/test_dng_reader.py:
 Speed: a UHD DNG written by `write_dng` from an `isp.synth` frame (3840x2160, 12-bit data in
 16-bit samples, 16.6 MB, in the page cache), LibRaw and this reader alternated in one process,
 61 runs each, medians, three runs on the shared 2-core machine at load average 2.3-2.4:
-LibRaw 43-51 ms, this reader 5.1-7.1 ms, 7.2x-8.4x less time (`main` below repeats it). Of the
+LibRaw 43-51 ms, this reader 5.1-7.1 ms, 7.2x-8.4x less time (`python -m bench.dng_read_speed FILE` repeats it). Of the
 ~4.5 ms, ~3.3 ms is reading into a fresh 16 MB array (page faults and the copy), ~0.6 ms parsing
 the IFD and ~0.6 ms `_dng_tags`; read back to back with no LibRaw between, ~2.4 ms.
 """
@@ -62,7 +62,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import RawFrame
-from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, read_libraw
+from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, default_crop, read_libraw
 from kernels import cfa
 
 # The maker names LibRaw's identify() recognises (its CorpTable, matched as case-insensitive
@@ -460,7 +460,7 @@ def _read(path: Path, plan: dict, crop: bool) -> RawFrame:
     if frame.dng.color_matrix1 is not None:
         frame.xyz_to_camera = _d65_matrix(frame.dng)
     if use_crop:
-        frame = frame.crop(*plan["crop"])
+        frame = default_crop(path, frame, *plan["crop"])
     return frame
 
 
@@ -510,34 +510,3 @@ def _read_into(f, array: np.ndarray) -> int:
             break
         done += n
     return done
-
-
-# --------------------------------------------------------------------------------------------
-
-
-def _timed(fn, path):
-    t = time.perf_counter()
-    fn(path)
-    return time.perf_counter() - t
-
-
-def main(argv=None) -> int:  # pragma: no cover  (a measurement, not a feature)
-    """LibRaw vs this reader on one file, alternated in this process, medians:
-    python -c 'import isp.io.dng_reader as d; d.main(["FILE", "RUNS"])'."""
-    import os
-
-    argv = sys.argv[1:] if argv is None else argv
-    path, runs = Path(argv[0]), int(argv[1]) if len(argv) > 1 else 31
-    reason = fallback_reason(path)
-    if reason:
-        print(f"{path}: falls back to LibRaw ({reason})")
-        return 1
-    read_libraw(path), read_dng(path)  # warm the page cache
-    libraw, fast = [], []
-    for _ in range(runs):
-        libraw.append(_timed(read_libraw, path))
-        fast.append(_timed(read_dng, path))
-    lr, fp = float(np.median(libraw)) * 1e3, float(np.median(fast)) * 1e3
-    print(f"{path}: LibRaw {lr:.1f} ms, fast path {fp:.1f} ms, {lr / fp:.1f}x "
-          f"({runs} alternated runs, medians; load average {os.getloadavg()[0]:.2f})")
-    return 0

@@ -16,6 +16,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import DngColour, RawFrame
+from kernels import cfa
 
 _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 
@@ -62,17 +63,26 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
             frame.xyz_to_camera = _d65_matrix(frame.dng)
         if crop and crop_box[2] > 0 and crop_box[3] > 0:
             ct, cl, ch, cw = crop_box
-            frame = frame.crop(ct - top, cl - left, ch, cw)
+            frame = default_crop(path, frame, ct - top, cl - left, ch, cw)
     return frame
+
+
+def default_crop(path, frame: RawFrame, top: int, left: int, height: int, width: int) -> RawFrame:
+    """The frame cut to the DNG's DefaultCrop (relative to the frame); InputError if it does not fit."""
+    try:
+        return frame.crop(top, left, height, width)
+    except ValueError:
+        raise InputError(f"{path}: DefaultCrop ({width}x{height} at {left},{top} of the active area) "
+                         f"reaches outside the {frame.width}x{frame.height} image") from None
 
 
 def _pattern(raw, path) -> str:
     desc = raw.color_desc.decode()
-    letters = [desc[i] for i in raw.raw_pattern.flatten()]
-    if raw.raw_pattern.shape != (2, 2) or sorted(letters) != ["B", "G", "G", "R"]:
-        raise InputError(f"{path}: CFA is not a 2x2 Bayer pattern ({raw.raw_pattern.shape}, colours {desc}); "
-                         "X-Trans and other layouts are not supported")
-    return "".join(letters)
+    pattern = "".join(desc[i] if 0 <= i < len(desc) else "?" for i in raw.raw_pattern.flatten())
+    if raw.raw_pattern.shape != (2, 2) or pattern not in cfa.PATTERNS:
+        raise InputError(f"{path}: CFA is not a 2x2 Bayer pattern ({raw.raw_pattern.shape}, colours {desc}, "
+                         f"layout {pattern}); X-Trans and other layouts are not supported")
+    return pattern
 
 
 def _white_level(raw) -> float:
