@@ -369,7 +369,7 @@ def white_balance(frame, gains, highlights: str = "clip", mosaic=None, out=None)
         raise InputError(f"unknown highlight mode {highlights!r}; expected one of {', '.join(HIGHLIGHTS)}")
     g = _normalise(gains).astype(np.float32)
     m = np.ascontiguousarray(frame.normalized() if mosaic is None else mosaic, dtype=np.float32)
-    clip = np.float32(g.min()) if highlights == "clip" else np.float32(0.0)
+    clip = np.float32(g.min()) if highlights == "clip" else np.float32(np.inf)
     dst = np.empty_like(m) if out is None else out
     return kwb.white_balance_mosaic(m, cfa.channels(frame.pattern), g, clip, dst)
 

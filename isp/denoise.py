@@ -109,7 +109,7 @@ def denoise_raw(raw, levels, model: NoiseModel | tuple[float, float] | None, met
 
         m = kernels.sensor.correct(raw, black, scale, ones((2, 2)), threshold, inf)
         m = denoise(m, model, method, strength)
-        kernels.wb.white_balance_mosaic(m, channels(pattern), rgb_gains, clip or 0, m)
+        kernels.wb.white_balance_mosaic(m, channels(pattern), rgb_gains, clip or inf, m)
 
     with levels = (black, scale), each (2, 2) float32 per CFA site (scale = 1 / (white - black));
     gains = the (2, 2) white-balance gain of each CFA site (None: 1); clip = the highlight clip
@@ -147,7 +147,7 @@ def denoise_raw(raw, levels, model: NoiseModel | tuple[float, float] | None, met
         from kernels.wb import white_balance_mosaic
 
         # site gains as a 4-"channel" pattern: the same arithmetic as with the CFA's channels
-        return white_balance_mosaic(d, _SITES, g.ravel(), c if np.isfinite(c) else np.float32(0), d)
+        return white_balance_mosaic(d, _SITES, g.ravel(), c, d)
     except ValueError as e:
         raise InputError(f"denoise: {e}") from None
 

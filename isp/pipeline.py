@@ -235,8 +235,7 @@ class Pipeline:
                                      out=self._buffers.get("denoised", mosaic.shape, np.float32))
         with _timed(ms, "balance"):  # after the denoiser, whose noise model is of the raw data
             p = self.frame_params(frame, mosaic)
-            kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains,
-                                     p.clip if np.isfinite(p.clip) else np.float32(0), mosaic)
+            kwb.white_balance_mosaic(mosaic, channels(frame.pattern), p.gains, p.clip, mosaic)
         return mosaic, p
 
     @staticmethod

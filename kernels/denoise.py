@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from kernels.sensor import correct, corrected, mirror, suppress_defect
+from kernels.wb import wb_value
 
 F32 = np.float32
 STRIP = 16          # block rows per parallel work item
@@ -165,13 +166,6 @@ def _acc(ring, slot, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
 
 
 @nb.njit(inline="always")
-def _balanced(p, gain, clip):
-    """White balance and highlight clip on store: kernels.wb.wb_value with clip = inf for none."""
-    x = p * gain
-    return clip if x > clip else x
-
-
-@nb.njit(inline="always")
 def _u(i):
     """A non-negative index as unsigned: numba then skips the negative-index wrap-around
     select, so LLVM sees the address as linear in the loop counter (wide loads and stores,
@@ -298,10 +292,10 @@ def _bilateral_row(ring, sa, sc, sb, R, w2, a, b, kl2, kc2, vs, vrow, g, clip, t
         il = F32(1.0) / acc[1]
         ic = F32(1.0) / acc[5]
         p00, p01, p10, p11 = haar_inv(acc[0] * il, acc[2] * ic, acc[3] * ic, acc[4] * ic)
-        top[i, _u(2 * j)] = _balanced(p00, g00, clip)
-        top[i, _u(2 * j + 1)] = _balanced(p01, g01, clip)
-        bottom[i, _u(W + 2 * j)] = _balanced(p10, g10, clip)
-        bottom[i, _u(W + 2 * j + 1)] = _balanced(p11, g11, clip)
+        top[i, _u(2 * j)] = wb_value(p00, g00, clip)
+        top[i, _u(2 * j + 1)] = wb_value(p01, g01, clip)
+        bottom[i, _u(W + 2 * j)] = wb_value(p10, g10, clip)
+        bottom[i, _u(W + 2 * j + 1)] = wb_value(p11, g11, clip)
 
 
 @nb.njit(inline="always")
@@ -320,11 +314,11 @@ def _odd_edges(src, lv, threshold, gains, clip, out):
     if H % 2:
         for x in range(W):
             v = corrected(src, H - 1, x, black, scale, unit, threshold, inf)
-            out[H - 1, x] = _balanced(F32(v), gains[(H - 1) & 1, x & 1], clip)
+            out[H - 1, x] = wb_value(F32(v), gains[(H - 1) & 1, x & 1], clip)
     if W % 2:
         for y in range(H - H % 2):
             v = corrected(src, y, W - 1, black, scale, unit, threshold, inf)
-            out[y, W - 1] = _balanced(F32(v), gains[y & 1, (W - 1) & 1], clip)
+            out[y, W - 1] = wb_value(F32(v), gains[y & 1, (W - 1) & 1], clip)
 
 
 # Fast-math: only FMA contraction. No reassociation (the front end then equals the separate

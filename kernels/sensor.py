@@ -13,6 +13,8 @@ lowest balanced saturation level so that blown highlights stay neutral instead o
 import numba as nb
 import numpy as np
 
+from kernels.wb import wb_value
+
 
 @nb.njit(inline="always", cache=True)
 def mirror(i, n):
@@ -58,7 +60,7 @@ def corrected(raw, y, x, black, scale, gain, threshold, clip):
             c = normalised(raw, y, mirror(x - 2, w), black, scale)
             d = normalised(raw, y, mirror(x + 2, w), black, scale)
         v = suppress_defect(v, a, b, c, d, threshold)
-    return min(v * gain[y & 1, x & 1], clip)
+    return wb_value(v, gain[y & 1, x & 1], clip)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)

@@ -5,7 +5,7 @@ Mosaics are (H, W) float32, black-subtracted and scaled so the sensor's white le
 `pattern_channels` is the (2, 2) int64 array of `kernels.cfa.channels(pattern)` (R=0, G=1, B=2).
 
 Per-value helper for a fused pass:
-  wb_value(v, gain, clip_level) -> float32   (clip_level <= 0: no clipping)
+  wb_value(v, gain, clip_level) -> float32   (clip_level inf: no clipping, as in kernels.sensor)
 """
 from __future__ import annotations
 
@@ -15,16 +15,14 @@ from numba import njit, prange
 
 @njit(inline="always", cache=True)
 def wb_value(v, gain, clip_level):
-    """v * gain, clipped to clip_level when clip_level > 0.
+    """v * gain, clipped to clip_level (inf: not clipped).
 
     Clipping every site at the balanced saturation level (the smallest gain times the white
     level 1.0) keeps sensor-clipped highlights neutral: a pixel saturated in all channels becomes
     (c, c, c) rather than (gain_R, 1, gain_B), which is magenta.
     """
     x = v * gain
-    if clip_level > np.float32(0.0) and x > clip_level:
-        return clip_level
-    return x
+    return clip_level if x > clip_level else x
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -115,7 +115,7 @@ def test_white_balance_mosaic_keeps_blown_highlights_neutral():
         assert np.array_equal(out, expect)
         half = kwb.half_size(out, ch, np.empty((8, 9, 3), np.float32))
         assert np.all(half[:4] == 1.0)  # white, not magenta
-        raw = kwb.white_balance_mosaic(mosaic, ch, gains, np.float32(0.0), np.empty_like(mosaic))
+        raw = kwb.white_balance_mosaic(mosaic, ch, gains, np.float32(np.inf), np.empty_like(mosaic))
         h2 = kwb.half_size(raw, ch, np.empty((8, 9, 3), np.float32))
         assert np.allclose(h2[0, 0], [2.0, 1.0, 1.5])  # without clipping it would be magenta
 

@@ -184,7 +184,7 @@ def _three_passes(raw, black, scale, threshold, pattern, gains, clip, passes):
 
     m = sensor.correct(raw, black, scale, np.ones((2, 2), np.float32), np.float32(threshold), np.float32(np.inf))
     d = K.bilateral_cfa(m, HIGH.a, HIGH.b, passes=passes)
-    return wb.white_balance_mosaic(d, cfa.channels(pattern), gains, np.float32(clip or 0), d)
+    return wb.white_balance_mosaic(d, cfa.channels(pattern), gains, np.float32(clip or np.inf), d)
 
 
 @pytest.mark.parametrize("shape,pattern,threshold,clip,passes", [
