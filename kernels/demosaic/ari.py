@@ -58,8 +58,7 @@ the right (which a horizontal flip swaps). Demosaicing a flipped mosaic gives th
 result bit for bit.
 
 Locality: each of the 11 iterations reads guides up to ~25 rows away, so a pixel depends on
-the whole frame (through rounding as well); the pipeline does not run ARI in strips with a
-halo (`kernels.demosaic.LOCAL`).
+the whole frame (through rounding as well): ARI cannot run in strips with a halo.
 
 Schedule: whole-frame float32 planes; per iteration three `prange` passes over chunks of rows
 with per-chunk float64 scratch (MLRI adds a pass for its Laplacian products): window sums and
@@ -352,16 +351,20 @@ def _smooth_update(crit, dcrit, gauss, g, c, t0, t1, wbest, best, ry, rx, nchunk
     hgt, wid = g.shape
     half = np.float32(0.5)
     g0, g1, g2 = gauss[0], gauss[1], gauss[2]
+    # loops over few arrays each: LLVM vectorises them (one loop touching all of them stayed
+    # scalar: too many run-time overlap checks)
     for ch in nb.prange(nchunk):
         lo, hi = _chunk(hgt, ch, nchunk)
         tc = np.empty(wid + 4, np.float32)
         td = np.empty(wid + 4, np.float32)
         ng = np.empty(wid, np.float32)
         nc = np.empty(wid, np.float32)
+        ww = np.empty(wid, np.float32)
         for i in range(lo, hi):
             r0, r1, r3, r4 = fold(i - 2, hgt), fold(i - 1, hgt), fold(i + 1, hgt), fold(i + 2, hgt)
             for j in range(wid):
                 tc[j + 2] = g2 * crit[i, j] + g1 * (crit[r1, j] + crit[r3, j]) + g0 * (crit[r0, j] + crit[r4, j])
+            for j in range(wid):
                 td[j + 2] = g2 * dcrit[i, j] + g1 * (dcrit[r1, j] + dcrit[r3, j]) + g0 * (dcrit[r0, j] + dcrit[r4, j])
             for e in (-2, -1, wid, wid + 1):
                 tc[e + 2] = tc[fold(e, wid) + 2]
@@ -375,18 +378,20 @@ def _smooth_update(crit, dcrit, gauss, g, c, t0, t1, wbest, best, ry, rx, nchunk
                 nc[j] = t1[i, j] + half * ((c[i, jm] - t1[i, jm]) + (c[i, jp] - t1[i, jp]))
             for j in range(1, wid - 1):
                 ng[j] = t0[i, j] + half * ((g[i, j - 1] - t0[i, j - 1]) + (g[i, j + 1] - t0[i, j + 1]))
+            for j in range(1, wid - 1):
                 nc[j] = t1[i, j] + half * ((c[i, j - 1] - t1[i, j - 1]) + (c[i, j + 1] - t1[i, j + 1]))
             for j in range(wid):
                 cc = g2 * tc[j + 2] + g1 * (tc[j + 1] + tc[j + 3]) + g0 * (tc[j] + tc[j + 4])
                 dd = g2 * td[j + 2] + g1 * (td[j + 1] + td[j + 3]) + g0 * (td[j] + td[j + 4])
-                w = cc * cc * dd
+                ww[j] = cc * cc * dd
+            for j in range(wid):
                 missing = ((j ^ cp) & 1) == 0  # non-green sample: green missing
-                gv = ng[j] if missing else g[i, j]
-                g[i, j] = gv
+                g[i, j] = ng[j] if missing else g[i, j]
                 c[i, j] = c[i, j] if missing else nc[j]
-                better = w < wbest[i, j]
-                wbest[i, j] = w if better else wbest[i, j]
-                best[i, j] = gv if better else best[i, j]
+            for j in range(wid):
+                better = ww[j] < wbest[i, j]
+                wbest[i, j] = ww[j] if better else wbest[i, j]
+                best[i, j] = g[i, j] if better else best[i, j]
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")

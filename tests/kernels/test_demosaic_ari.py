@@ -77,3 +77,17 @@ def test_beats_menon_on_kodak_and_mcmaster_crops(shared_data):
             ours.append(cpsnr(demosaic(m, "RGGB", "ari"), img))
             menon.append(cpsnr(demosaic(m, "RGGB", "menon2007"), img))
         assert np.mean(ours) > np.mean(menon) + 0.3, (files, ours, menon)
+
+
+@pytest.mark.parametrize("shape", [(1, 9), (9, 1), (2, 9), (9, 2), (1, 1)])
+def test_thin_mosaics_are_finite_and_repeatable(shape):
+    """One-row/one-column mosaics (a colour without a sample row, mirrored windows that are one
+    column wide): finite, and the same on every call whatever ran before (no scratch left
+    uninitialised)."""
+    rng = np.random.default_rng(3)
+    m = rng.random(shape, dtype=np.float32)
+    for pattern in cfa.PATTERNS:
+        first = demosaic(m, pattern, "ari")
+        demosaic(rng.random(shape, dtype=np.float32) * 50, pattern, "ari")
+        assert np.isfinite(first).all()
+        np.testing.assert_array_equal(demosaic(m, pattern, "ari"), first)
