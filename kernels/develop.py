@@ -50,20 +50,42 @@ def _finish_tile(t, dst, y0, x0, th, tw, sx, geometry, bufs, m, tf, tables, cdl,
             fused.store_chunk_row(dst, y0 + a + k, x0, tw, planes, bufs, k * tw, quantise)
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _groups(m, th, tw):
+    return (tile_count(m.shape[0], m.shape[1], th, tw) + GROUP - 1) // GROUP
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _group(m, group, th, tw):
+    """Tiles [n0, n1) of a group."""
+    n0 = group * GROUP
+    return n0, min(tile_count(m.shape[0], m.shape[1], th, tw), n0 + GROUP)
+
+
+# One parallel kernel per algorithm, so that a pipeline compiles only the demosaicer it uses.
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _rcd_tiles(m, n0, n1, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
-    """Tiles n0..n1 of the frame: RCD, then the finish, tile by tile."""
+def _rcd_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
+    """The tiles of a group: RCD, then the finish, tile by tile."""
     bufs = fused.chunk_scratch(dst.dtype)
+    n0, n1 = _group(m, group, _rcd.TH, _rcd.TW)
     for n in range(n0, n1):
         y0, x0, th, tw = load_tile_n(m, n, sx, t, _rcd.GEOMETRY)
         _rcd._steps(t, th, tw, sx, ry)
         _finish_tile(t, dst, y0, x0, th, tw, sx, _rcd.GEOMETRY, bufs, mat, tf, tables, cdl, lut, quantise)
 
 
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+def _develop_rcd(m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
+    for group in nb.prange(_groups(m, _rcd.TH, _rcd.TW)):
+        _rcd_tiles(m, group, ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _menon_tiles(m, n0, n1, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
-    """Tiles n0..n1 of the frame: Menon 2007, then the finish, tile by tile."""
+def _menon_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
+    """The tiles of a group: Menon 2007, then the finish, tile by tile."""
     bufs = fused.chunk_scratch(dst.dtype)
+    n0, n1 = _group(m, group, _menon.TH, _menon.TW)
     for n in range(n0, n1):
         y0, x0, th, tw = load_tile_n(m, n, sx, t, _menon.GEOMETRY)
         _menon._steps(t, th, tw, sx, ry)
@@ -71,33 +93,25 @@ def _menon_tiles(m, n0, n1, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def _develop(algorithm, m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
-    th, tw = (_rcd.TH, _rcd.TW) if algorithm == 0 else (_menon.TH, _menon.TW)
-    count = tile_count(m.shape[0], m.shape[1], th, tw)
-    for group in nb.prange((count + GROUP - 1) // GROUP):
-        n0 = group * GROUP
-        n1 = min(count, n0 + GROUP)
-        t = tiles[nb.get_thread_id()]
-        if algorithm == 0:
-            _rcd_tiles(m, n0, n1, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise)
-        else:
-            _menon_tiles(m, n0, n1, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise)
+def _develop_menon(m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
+    for group in nb.prange(_groups(m, _menon.TH, _menon.TW)):
+        _menon_tiles(m, group, ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
 
 
-ALGORITHMS = {"rcd": _rcd, "menon2007": _menon}
+ALGORITHMS = {"rcd": (_rcd, _develop_rcd), "menon2007": (_menon, _develop_menon)}
 
 
 def develop(algorithm: str, mosaic, pattern: str, dst: np.ndarray, m, tf, tables, cdl, lut, quantise) -> np.ndarray:
     """Demosaic `mosaic` with `algorithm` (a key of ALGORITHMS) and finish it into `dst`, a
     C-contiguous (H, W, 3) array of float32 (quantise 0), uint8 (255) or uint16 (65535); the
     other arguments are `kernels.fused.finish`'s."""
-    module = ALGORITHMS.get(algorithm)
+    module, kernel = ALGORITHMS.get(algorithm, (None, None))
     if module is None:
         raise ValueError(f"no tiled develop for demosaic {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
     mo, ry, rx = prepare(mosaic, pattern)
     if dst.shape != mo.shape + (3,) or not dst.flags.c_contiguous:
         raise ValueError(f"dst must be a C-contiguous array of shape {mo.shape + (3,)}; got {dst.shape}")
     with nb.parallel_chunksize(1):
-        _develop(0 if module is _rcd else 1, mo, ry, (ry + rx) & 1, dst, tile_scratch(module.NPLANES, module.PL),
-                 m, tf, tables, cdl, lut, np.float32(quantise))
+        kernel(mo, ry, (ry + rx) & 1, dst, tile_scratch(module.NPLANES, module.PL), m, tf, tables, cdl, lut,
+               np.float32(quantise))
     return dst
