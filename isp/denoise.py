@@ -109,7 +109,7 @@ def denoise_raw(raw, levels, model: NoiseModel | tuple[float, float] | None, met
 
         m = kernels.sensor.correct(raw, black, scale, ones((2, 2)), threshold, inf)
         m = denoise(m, model, method, strength)
-        kernels.wb.white_balance_mosaic(m, channels(pattern), rgb_gains, clip or inf, m)
+        kernels.wb.white_balance_mosaic(m, channels(pattern), rgb_gains, inf if clip is None else clip, m)
 
     with levels = (black, scale), each (2, 2) float32 per CFA site (scale = 1 / (white - black));
     gains = the (2, 2) white-balance gain of each CFA site (None: 1); clip = the highlight clip

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from isp.errors import InputError
+from kernels import fused as kfused
 from kernels import lut as klut
 
 INTERPOLATIONS = ("tetrahedral", "trilinear")
@@ -167,11 +168,29 @@ class CompiledLUT:
                 raise InputError(f"{name}: unsupported LUT operator {type(op).__name__}")
         self.steps = steps
 
+    def fused_args(self, tetrahedral: bool = True) -> tuple | None:
+        """The LUT as `kernels.fused.finish`'s `lut` tuple (a 1D shaper and/or a 3D cube), or None
+        when it has steps that pass cannot take (matrices, irregular 1D domains, longer chains)."""
+        kinds = [s.kind for s in self.steps]
+        if kinds not in (["lut3d"], ["lut1d"], ["lut1d", "lut3d"]):
+            return None
+        shaper = self.steps[0].arrays if kinds[0] == "lut1d" else None
+        cube = self.steps[-1].arrays if kinds[-1] == "lut3d" else None
+        none = kfused.NO_LUT
+        return ((True, *shaper) if shaper is not None else none[:4]) + \
+            ((True, *cube, tetrahedral) if cube is not None else none[4:])
+
     def apply(self, image, interpolation: str = "tetrahedral", out=None) -> np.ndarray:
         interp = _interpolation(interpolation)
         tetra = interp == "tetrahedral"
         px, shape = _pixels(image)
         dst = _out_pixels(out, shape)
+        fused = self.fused_args(tetra)
+        if fused is not None and len(shape) == 3:  # an image: the vectorised per-chunk pass
+            src, h = px.reshape(shape), shape[0]
+            kfused.finish(src, 0, h, dst.reshape(shape), 0, kfused.IDENTITY, 0, kfused.linear_curves(),
+                          kfused.NO_CDL, fused, np.float32(0))
+            return dst.reshape(shape)
         src = px
         steps = self.steps
         if not steps:

@@ -73,7 +73,10 @@ class Pipeline:
         self.interpolation = c["grade"]["interpolation"]
         self._cdl_args = _cdl_args(self.cdl)
         self.curves = kfused.curve_tables(self.transfer, self._cdl_args)
-        self._lut_args, self._lut_rest = _lut_args(self.lut, self.interpolation == "tetrahedral")
+        # the fused pass's LUT arguments; None: the LUT has steps it cannot take (isp.grade applies it after)
+        lut_args = self.lut.fused_args(self.interpolation == "tetrahedral") if self.lut is not None else kfused.NO_LUT
+        self._lut_rest = lut_args is None
+        self._lut_args = kfused.NO_LUT if self._lut_rest else lut_args
         self._threshold = np.float32(c["sensor"]["defect_threshold"])
         self._colour = colour
         self._params: dict[tuple, FrameParams] = {}
@@ -170,10 +173,9 @@ class Pipeline:
             rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
         if fused:  # every per-pixel stage in one pass, straight into the output's dtype
             with _timed(ms, "colour+grade"):
-                lut_args = _NO_LUT if self._lut_rest else self._lut_args
                 target = rgb if self._lut_rest else out
                 kfused.finish(rgb, 0, rgb.shape[0], target, 0, p.matrix, self.transfer, self.curves,
-                              self._cdl_args, lut_args, np.float32(0 if self._lut_rest else quantise))
+                              self._cdl_args, self._lut_args, np.float32(0 if self._lut_rest else quantise))
                 if self._lut_rest:  # a LUT with steps the fused pass cannot take
                     self.lut.apply(rgb, self.interpolation, out=rgb)
                     self._quantise_into(rgb, out, quantise)
@@ -241,8 +243,8 @@ class Pipeline:
     @staticmethod
     def _quantise_into(rgb: np.ndarray, out: np.ndarray, quantise: int) -> None:
         if quantise:
-            kfused.finish(rgb, 0, rgb.shape[0], out, 0, _IDENTITY, 0, _LINEAR_CURVES, _NO_CDL, _NO_LUT,
-                          np.float32(quantise))
+            kfused.finish(rgb, 0, rgb.shape[0], out, 0, kfused.IDENTITY, 0, kfused.linear_curves(), kfused.NO_CDL,
+                          kfused.NO_LUT, np.float32(quantise))
         else:
             np.copyto(out, rgb)
 
@@ -293,43 +295,15 @@ def _quantise(depth) -> int:
     raise InputError(f"output depth {depth!r}; expected 8, 16, 32, 'half' or 'float'")
 
 
-_IDENTITY = np.eye(3, dtype=np.float32)
 _UNIT = np.ones((2, 2), np.float32)
 _DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
-
-_NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
-_NO_LUT = (False, np.zeros((2, 3), np.float32), np.zeros(3, np.float32), np.ones(3, np.float32),
-           False, np.zeros(24, np.float32), np.int64(2), np.zeros(3, np.float32), np.ones(3, np.float32), True)
-
-
-_LINEAR_CURVES = kfused.curve_tables(0, _NO_CDL)
 
 
 def _cdl_args(cdl) -> tuple:
     if cdl is None:
-        return _NO_CDL
+        return kfused.NO_CDL
     f = lambda v: np.ascontiguousarray(v, dtype=np.float32)  # noqa: E731
     return (True, f(cdl.slope), f(cdl.offset), f(cdl.power), np.float32(cdl.saturation), cdl.style == "asc")
-
-
-def _lut_args(lut, tetrahedral: bool) -> tuple[tuple, bool]:
-    """The fused pass's LUT tuple, and whether the LUT has steps it cannot take (then the LUT is
-    applied by isp.grade after the fused colour pass)."""
-    if lut is None:
-        return _NO_LUT, False
-    kinds = [s.kind for s in lut.steps]
-    shaper = cube = None
-    if kinds == ["lut3d"]:
-        cube = lut.steps[0].arrays
-    elif kinds == ["lut1d"]:
-        shaper = lut.steps[0].arrays
-    elif kinds == ["lut1d", "lut3d"]:
-        shaper, cube = lut.steps[0].arrays, lut.steps[1].arrays
-    else:
-        return _NO_LUT, True
-    shaper_part = (True, *shaper) if shaper is not None else _NO_LUT[:4]
-    cube_part = (True, *cube, tetrahedral) if cube is not None else _NO_LUT[4:]
-    return (*shaper_part, *cube_part), False
 
 
 @contextmanager

@@ -432,7 +432,7 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None
     mosaic is the raw one (uint16, or any real dtype) and each sample is normalised on load,
     (v - black) * scale per CFA site, and with `threshold` > 0 defect-suppressed, exactly as
     `kernels.sensor.correct(mosaic, black, scale, ones, threshold, inf)`; `gains` ((2, 2) per
-    CFA site) and `clip` (None or <= 0: no clip) are applied on store exactly as
+    CFA site) and `clip` (None, inf or <= 0: no clip) are applied on store exactly as
     `kernels.wb.white_balance_mosaic`. So
 
         bilateral_cfa(raw, a, b, s, levels=(black, scale), threshold=t, gains=site_gains, clip=c)

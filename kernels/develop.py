@@ -109,8 +109,10 @@ def develop(algorithm: str, mosaic, pattern: str, dst: np.ndarray, m, tf, tables
     if module is None:
         raise ValueError(f"no tiled develop for demosaic {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
     mo, ry, rx = prepare(mosaic, pattern)
-    if dst.shape != mo.shape + (3,) or not dst.flags.c_contiguous:
-        raise ValueError(f"dst must be a C-contiguous array of shape {mo.shape + (3,)}; got {dst.shape}")
+    dtype = {0: np.float32, 255: np.uint8, 65535: np.uint16}.get(int(quantise))
+    if dst.shape != mo.shape + (3,) or not dst.flags.c_contiguous or dst.dtype != dtype:
+        raise ValueError(f"dst must be a C-contiguous {np.dtype(dtype).name if dtype else '?'} array of shape "
+                         f"{mo.shape + (3,)} (quantise {quantise}); got {dst.dtype} {dst.shape}")
     with nb.parallel_chunksize(1):
         kernel(mo, ry, (ry + rx) & 1, dst, tile_scratch(module.NPLANES, module.PL), m, tf, tables, cdl, lut,
                np.float32(quantise))

@@ -2,8 +2,8 @@
 transfer function -> ASC CDL -> 1D shaper -> 3D LUT -> quantisation to the output's integers.
 
 Halide's `camera_pipe` schedule in numba terms: the maths is the inline per-value functions of
-`kernels.colour` and `kernels.lut`; this driver only decides the loop, so a frame (or a strip of
-rows of it, see `isp.pipeline`) is read once and written once instead of once per stage.
+`kernels.colour` and `kernels.lut`; this driver only decides the loop, so a frame (or a demosaiced tile, see `kernels.develop`)
+is read once and written once instead of once per stage.
 
 Grade parameters travel as two tuples so the signature stays readable:
     cdl = (on, slope, offset, power, saturation, clamp)      slope/offset/power float32 (3,)
@@ -56,6 +56,8 @@ here, SSE or NEON elsewhere). Stages run one after another over a cache-resident
 (Halide-style, Ragan-Kelley et al. 2013), so each loop is simple and has no call in it (vector
 registers do not survive calls).
 """
+import functools
+
 import numba as nb
 import numpy as np
 from llvmlite import ir
@@ -81,6 +83,19 @@ CHUNK = 2048  # pixels per chunk (measured best of 256..4096 with curves and a L
 _LANES = 8
 _BLOCK_ROWS = 4  # rows per parallel task
 _FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
+
+
+# the arguments that switch a step off
+IDENTITY = np.eye(3, dtype=np.float32)
+NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
+NO_LUT = (False, np.zeros((2, 3), np.float32), np.zeros(3, np.float32), np.ones(3, np.float32),
+          False, np.zeros(24, np.float32), np.int64(2), np.zeros(3, np.float32), np.ones(3, np.float32), True)
+
+
+@functools.cache
+def linear_curves() -> np.ndarray:
+    """The curve table of the linear transfer without a CDL (`finish` does not read it)."""
+    return curve_tables(0, NO_CDL)
 
 
 def curve_tables(tf: int, cdl: tuple, tolerance: float = 1e-6) -> np.ndarray:
@@ -417,6 +432,12 @@ def _store_chunk_impl(dst, y, x0, n, r, g, b, off):
 
 
 @register_jitable(inline="always")
+def _is_identity(m):
+    return (m[0, 0] == 1 and m[1, 1] == 1 and m[2, 2] == 1 and m[0, 1] == 0 and m[0, 2] == 0
+            and m[1, 0] == 0 and m[1, 2] == 0 and m[2, 0] == 0 and m[2, 1] == 0)
+
+
+@register_jitable(inline="always")
 def _matrix_planes(m, r, g, b, nv):
     m00, m01, m02 = m[0, 0], m[0, 1], m[0, 2]
     m10, m11, m12 = m[1, 0], m[1, 1], m[1, 2]
@@ -535,7 +556,8 @@ def finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise):
     nv = (cnt + _LANES - 1) // _LANES * _LANES
     r, g, b, cr, cg, cb, c0, c1, c2, w0, w1, w2, w3, qr, qg, qb, masks, cells, frac = bufs
     curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
-    _matrix_planes(m, r, g, b, nv)
+    if not _is_identity(m):  # skipped, so that inf in one channel does not make 0 * inf = NaN in others
+        _matrix_planes(m, r, g, b, nv)
     if curves_on:
         for c in range(3):
             _curve_plane(r if c == 0 else (g if c == 1 else b), tables, c,

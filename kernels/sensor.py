@@ -69,7 +69,7 @@ def correct(raw, black, scale, gain, threshold, clip, out=None):
 
     black, scale, gain: (2, 2) float32 per CFA site (scale = 1 / (white - black); gain = the
     white-balance multiplier of the site's channel); threshold <= 0 turns defect suppression off;
-    clip = np.inf keeps highlights unclipped. out: an optional (H, W) float32 array to write into
+    clip = np.inf (or any level not > 0) keeps highlights unclipped. out: an optional (H, W) float32 array to write into
     (a reused buffer saves a streaming pipeline the page faults of a fresh one per frame).
 
     `kernels.denoise.bilateral_cfa(raw, ..., levels=(black, scale), threshold=...)` does this
@@ -78,6 +78,7 @@ def correct(raw, black, scale, gain, threshold, clip, out=None):
     h, w = raw.shape
     if out is None:
         out = np.empty((h, w), dtype=np.float32)
+    clip = np.float32(clip) if clip > 0 else np.float32(np.inf)
     for y in nb.prange(h):
         for x in range(w):
             out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)

@@ -5,7 +5,10 @@ Mosaics are (H, W) float32, black-subtracted and scaled so the sensor's white le
 `pattern_channels` is the (2, 2) int64 array of `kernels.cfa.channels(pattern)` (R=0, G=1, B=2).
 
 Per-value helper for a fused pass:
-  wb_value(v, gain, clip_level) -> float32   (clip_level inf: no clipping, as in kernels.sensor)
+  wb_value(v, gain, clip_level) -> float32   (clip_level inf: no clipping)
+
+Highlight clip levels, here as in kernels.sensor and kernels.denoise: inf is no clip, and so is a
+level that is not > 0 (0, negative, NaN), which could only mean a black frame.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def white_balance_mosaic(mosaic, pattern_channels, gains, clip_level, out):
     g01 = np.float32(gains[pattern_channels[0, 1]])
     g10 = np.float32(gains[pattern_channels[1, 0]])
     g11 = np.float32(gains[pattern_channels[1, 1]])
-    clip = np.float32(clip_level)
+    clip = np.float32(clip_level) if clip_level > 0 else np.float32(np.inf)
     for y in prange(h):
         ga = g00 if y % 2 == 0 else g10
         gb = g01 if y % 2 == 0 else g11

@@ -43,18 +43,17 @@ against rawpy by tests/isp/test_dng_reader.py:
   next even row or column and the size shrinks by one.
 * Strips are read as one run of rows from the first strip offset; tiles row by row.
 
-Speed: a UHD DNG written by `write_dng` from an `isp.synth` frame (3840x2160, 12-bit data in
-16-bit samples, 16.6 MB, in the page cache), LibRaw and this reader alternated in one process,
-61 runs each, medians, three runs on the shared 2-core machine at load average 2.3-2.4:
-LibRaw 43-51 ms, this reader 5.1-7.1 ms, 7.2x-8.4x less time (`python -m bench.dng_read_speed FILE` repeats it). Of the
-~4.5 ms, ~3.3 ms is reading into a fresh 16 MB array (page faults and the copy), ~0.6 ms parsing
-the IFD and ~0.6 ms `_dng_tags`; read back to back with no LibRaw between, ~2.4 ms.
+Speed (`python -m bench.dng_read_speed`): a UHD DNG written by `write_dng` from an `isp.synth`
+frame (3840x2160, 12-bit data in 16-bit samples, 16.6 MB, in the page cache), LibRaw and this
+reader alternated in one process, medians: on a quiet machine LibRaw 28.1 ms, this reader 2.4 ms
+(11.8x); with another engineer's load on the 2 cores (load average 2.3-2.4) 43-51 ms against
+5.1-7.1 ms (7.2-8.4x). Most of this reader's time is reading into a fresh 16 MB array (page faults
+and the copy); parsing the IFD and `_dng_tags` take ~0.6 ms each.
 """
 from __future__ import annotations
 
 import struct
 import sys
-import time
 from pathlib import Path
 
 import numpy as np

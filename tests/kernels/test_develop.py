@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from isp.pipeline import Pipeline, _NO_CDL, _NO_LUT
+from isp.pipeline import Pipeline
 from kernels import fused
 from kernels.demosaic import ALGORITHMS
 from kernels.develop import ALGORITHMS as TILED, develop
@@ -60,7 +60,7 @@ def test_tiles_equal_demosaic_then_finish(graded, algorithm, pattern, depth):
 @pytest.mark.parametrize("shape", [(5, 7), (2, 9), (131, 517), (64, 256), (9, 1030)])
 def test_odd_sizes_and_no_grade(algorithm, shape):
     # tiles narrower than a vector, a width that is not a multiple of 8, exact tiles, many columns
-    args = (0, fused.curve_tables(0, _NO_CDL), _NO_CDL, _NO_LUT, np.float32(65535))
+    args = (0, fused.linear_curves(), fused.NO_CDL, fused.NO_LUT, np.float32(65535))
     m = _mosaic(*shape, seed=3)
     got = develop(algorithm, m, "GRBG", np.empty(shape + (3,), np.uint16), MATRIX, *args)
     assert _same(got, _reference(algorithm, m, "GRBG", np.uint16, args))
@@ -68,9 +68,11 @@ def test_odd_sizes_and_no_grade(algorithm, shape):
 
 def test_bad_destination_and_algorithm(graded):
     m = _mosaic(16, 16)
-    with pytest.raises(ValueError, match=r"dst must be a C-contiguous array of shape \(16, 16, 3\)"):
+    with pytest.raises(ValueError, match=r"dst must be a C-contiguous uint16 array of shape \(16, 16, 3\)"):
         develop("rcd", m, "RGGB", np.empty((16, 15, 3), np.uint16), MATRIX, *graded, np.float32(65535))
-    with pytest.raises(ValueError, match="unknown CFA pattern|pattern"):
+    with pytest.raises(ValueError, match=r"C-contiguous uint8 array .* got uint16"):
+        develop("rcd", m, "RGGB", np.empty((16, 16, 3), np.uint16), MATRIX, *graded, np.float32(255))
+    with pytest.raises(ValueError, match="unknown CFA pattern 'RGBX'"):
         develop("rcd", m, "RGBX", np.empty((16, 16, 3), np.uint16), MATRIX, *graded, np.float32(65535))
     with pytest.raises(ValueError, match="no tiled develop for demosaic 'ari'; expected one of rcd, menon2007"):
         develop("ari", m, "RGGB", np.empty((16, 16, 3), np.uint16), MATRIX, *graded, np.float32(65535))
