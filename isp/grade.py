@@ -185,8 +185,9 @@ class CompiledLUT:
         tetra = interp == "tetrahedral"
         px, shape = _pixels(image)
         dst = _out_pixels(out, shape)
-        fused = self.fused_args(tetra)
-        if fused is not None and len(shape) == 3:  # an image: the vectorised per-chunk pass
+        fused = self.fused_args(tetra) if tetra else None
+        if fused is not None and fused[4] and len(shape) == 3:  # an image through a tetrahedral cube:
+            # kernels.fused's vector pass (its trilinear and 1D steps are per pixel, the kernels' own)
             src, h = px.reshape(shape), shape[0]
             kfused.finish(src, 0, h, dst.reshape(shape), 0, kfused.IDENTITY, 0, kfused.linear_curves(),
                           kfused.NO_CDL, fused, np.float32(0))

@@ -268,9 +268,9 @@ def test_cli_grade(tmp_path, capsys):
 @pytest.mark.parametrize("interp", ["tetrahedral", "trilinear"])
 @pytest.mark.parametrize("kind", ["cube", "shaper+cube", "shaper"])
 def test_images_take_the_vectorised_pass_and_agree_with_the_per_step_kernels(grid, interp, kind):
-    """An (H, W, 3) image goes through kernels.fused's chunked pass; the same pixels as a flat
-    (N, 3) array through the per-step kernels (each checked against OCIO above): equal to 1e-6,
-    NaN and inf included (NaN and -inf take the bottom of the domain, +inf the top)."""
+    """An (H, W, 3) image goes through kernels.fused's chunked pass when there is a tetrahedral
+    cube; the same pixels as a flat (N, 3) array through the per-step kernels (each checked
+    against OCIO above): equal to 1e-6, NaN and inf included."""
     rng = np.random.default_rng(3)
     cube = colour.LUT3D(np.clip(colour.LUT3D.linear_table(17) ** 1.3 + rng.normal(0, 0.01, (17, 17, 17, 3)), 0, 1))
     shaper = colour.LUT3x1D(colour.LUT3x1D.linear_table(64) ** 0.6, domain=np.array([[0, 0, 0], [4, 4, 4]]))
