@@ -144,7 +144,7 @@ class Pipeline:
     @staticmethod
     def output_spec(frame: RawFrame, depth=None) -> tuple[tuple, np.dtype]:
         """The shape and dtype of what `process(frame, depth=depth)` returns (and `out=` takes)."""
-        return (frame.height, frame.width, 3), np.dtype(_DTYPES[_quantise(depth)])
+        return (frame.height, frame.width, 3), np.dtype(kfused.DTYPES[_quantise(depth)])
 
     def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
                       centre: int = 0, out: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -296,7 +296,6 @@ def _quantise(depth) -> int:
 
 
 _UNIT = np.ones((2, 2), np.float32)
-_DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
 
 
 def _cdl_args(cdl) -> tuple:

@@ -24,9 +24,6 @@ from kernels.demosaic._common import load_tile_n, prepare, put_row, tile_count, 
 _rcd = import_module("kernels.demosaic.rcd")
 _menon = import_module("kernels.demosaic.menon2007")
 
-_ONE = np.float32(1.0)
-
-
 GROUP = 2  # tiles a thread takes at a time (dynamic, so a core slowed by other load takes fewer)
 
 
@@ -43,8 +40,6 @@ def _finish_tile(t, dst, y0, x0, th, tw, sx, geometry, bufs, m, tf, tables, cdl,
         cnt = nr * tw
         for k in range(nr):
             put_row(t, r, g, b, k * tw - jlo, pad + a + k, jlo, jlo + tw, rgb_x, rgb_g, stride, True)
-        for j in range(cnt, (cnt + 7) // 8 * 8):  # the last vector's spare lanes
-            r[j] = g[j] = b[j] = _ONE
         planes = fused.finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise)
         for k in range(nr):
             fused.store_chunk_row(dst, y0 + a + k, x0, tw, planes, bufs, k * tw, quantise)
@@ -109,7 +104,7 @@ def develop(algorithm: str, mosaic, pattern: str, dst: np.ndarray, m, tf, tables
     if module is None:
         raise ValueError(f"no tiled develop for demosaic {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
     mo, ry, rx = prepare(mosaic, pattern)
-    dtype = {0: np.float32, 255: np.uint8, 65535: np.uint16}.get(int(quantise))
+    dtype = fused.DTYPES.get(int(quantise))
     if dst.shape != mo.shape + (3,) or not dst.flags.c_contiguous or dst.dtype != dtype:
         raise ValueError(f"dst must be a C-contiguous {np.dtype(dtype).name if dtype else '?'} array of shape "
                          f"{mo.shape + (3,)} (quantise {quantise}); got {dst.dtype} {dst.shape}")

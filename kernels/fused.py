@@ -2,8 +2,8 @@
 transfer function -> ASC CDL -> 1D shaper -> 3D LUT -> quantisation to the output's integers.
 
 Halide's `camera_pipe` schedule in numba terms: the maths is the inline per-value functions of
-`kernels.colour` and `kernels.lut`; this driver only decides the loop, so a frame (or a demosaiced tile, see `kernels.develop`)
-is read once and written once instead of once per stage.
+`kernels.colour` and `kernels.lut`; this driver only decides the loop, so a frame (or a
+demosaiced tile, see `kernels.develop`) is read once and written once instead of once per stage.
 
 Grade parameters travel as two tuples so the signature stays readable:
     cdl = (on, slope, offset, power, saturation, clamp)      slope/offset/power float32 (3,)
@@ -85,6 +85,8 @@ _BLOCK_ROWS = 4  # rows per parallel task
 _FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
 
 
+# the output dtype of each `quantise`
+DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
 # the arguments that switch a step off
 IDENTITY = np.eye(3, dtype=np.float32)
 NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
@@ -379,7 +381,7 @@ def _load_chunk(src, y, x0, n, r, g, b):
 
 @overload(_load_chunk, jit_options={"cache": True})
 def _load_chunk_impl(src, y, x0, n, r, g, b):
-    """r, g, b[:n] = src[y, x0:x0+n]; lanes up to the next multiple of 8 filled with 1.0."""
+    """r, g, b[:n] = src[y, x0:x0+n]."""
     if src.layout == "C":
         def impl(src, y, x0, n, r, g, b):
             base = (y * src.shape[1] + x0) * 3
@@ -390,8 +392,6 @@ def _load_chunk_impl(src, y, x0, n, r, g, b):
                 r[j] = src[y, x0 + j, 0]
                 g[j] = src[y, x0 + j, 1]
                 b[j] = src[y, x0 + j, 2]
-            for j in range(n, (n + _LANES - 1) // _LANES * _LANES):
-                r[j] = g[j] = b[j] = np.float32(1.0)
         return impl
 
     def impl(src, y, x0, n, r, g, b):
@@ -399,8 +399,6 @@ def _load_chunk_impl(src, y, x0, n, r, g, b):
             r[j] = src[y, x0 + j, 0]
             g[j] = src[y, x0 + j, 1]
             b[j] = src[y, x0 + j, 2]
-        for j in range(n, (n + _LANES - 1) // _LANES * _LANES):
-            r[j] = g[j] = b[j] = np.float32(1.0)
     return impl
 
 
@@ -549,12 +547,15 @@ def chunk_scratch(dtype):
 @register_jitable(inline="always")
 def finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise):
     """Every stage over one chunk of `cnt` pixels held in the planes r, g, b of `bufs` (from
-    `chunk_scratch`; lanes up to the next multiple of 8 filled with something finite). Returns
+    `chunk_scratch`; the lanes after `cnt` up to the next multiple of 8 are set to 1.0, so the
+    vector loops run on finite values there). Returns
     the result planes (float32); with `quantise`, the quantised ones of `bufs` hold them too.
     Inlined into a function of its own rather than the body of a prange loop, which numba
     compiles into slower code for these loops."""
     nv = (cnt + _LANES - 1) // _LANES * _LANES
     r, g, b, cr, cg, cb, c0, c1, c2, w0, w1, w2, w3, qr, qg, qb, masks, cells, frac = bufs
+    for j in range(cnt, nv):
+        r[j] = g[j] = b[j] = np.float32(1.0)
     curves_on = tf != 0 or cdl[0]  # the linear curve without a CDL is the identity
     if not _is_identity(m):  # skipped, so that inf in one channel does not make 0 * inf = NaN in others
         _matrix_planes(m, r, g, b, nv)
