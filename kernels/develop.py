@@ -73,7 +73,7 @@ def _rcd_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def _develop_rcd(m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
     for group in nb.prange(_groups(m, _rcd.TH, _rcd.TW)):
-        _rcd_tiles(m, group, ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
+        _rcd_tiles(m, np.int64(group), ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
@@ -90,7 +90,7 @@ def _menon_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def _develop_menon(m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
     for group in nb.prange(_groups(m, _menon.TH, _menon.TW)):
-        _menon_tiles(m, group, ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
+        _menon_tiles(m, np.int64(group), ry, sx, dst, tiles[nb.get_thread_id()], mat, tf, tables, cdl, lut, quantise)
 
 
 ALGORITHMS = {"rcd": (_rcd, _develop_rcd), "menon2007": (_menon, _develop_menon)}

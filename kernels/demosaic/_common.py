@@ -5,11 +5,16 @@ Every algorithm runs on the mosaic extended by mirroring about the edge pixels (
 "reflect", scipy's "mirror": ... m[2], m[1], m[0], m[1], m[2] ...). That keeps the CFA phase
 of the extension, so borders get the same treatment as the interior and are never dark.
 
-Compilation: the small per-pixel helpers here are plain `@nb.njit` functions, not
-`inline="always"` (only the row/tile drivers are, whose loops must sit in the caller). Numba links
-them into each caller and LLVM inlines them there (the generated loops are the same), while
-numba's own IR-level inlining re-runs type inference at every call site: with the hundreds of
-small plane reads of RCD and Menon that made a cold compile take minutes. No driver takes a
+Compilation: the small per-pixel helpers here (and in rcd.py and menon2007.py) are
+`register_jitable` functions, not `inline="always"` (only the row/tile drivers are, whose loops
+must sit in the caller). Numba links them into each caller and LLVM inlines them there (the
+generated loops are the same), while numba's own IR-level inlining re-runs type inference at every
+call site: with the hundreds of small plane reads of RCD and Menon that made a cold compile take
+minutes. Not `@nb.njit` either: a dispatcher compiles a new version for every combination of
+literal arguments (the row drivers pass constants), 414 versions for RCD (100 s cold, now 18 s),
+where an overload is typed with plain integers first and compiles once. Likewise a prange index
+(unsigned in the parallel body, signed when numba first types the loop) is passed on as int64, so
+the function it is passed to compiles once, not twice. No driver takes a
 jitted function as an argument: numba cannot cache a kernel that does (it recompiles it in
 every process), so the shared drivers are split around the per-algorithm part instead
 (`load_tile_n` / `store_tile_n`) or select it by a constant (`_linear`). Likewise
@@ -22,6 +27,7 @@ clear the callers' caches (`__pycache__`) too.
 """
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from kernels import cfa
 
@@ -62,7 +68,7 @@ def strip_scratch(m: np.ndarray, pad: int) -> np.ndarray:
     return np.empty((nb.get_num_threads(), STRIP + 2 * pad, m.shape[1] + 2 * pad), np.float32)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def mirror(i, n):
     """Index i folded into [0, n) by mirroring about the edge pixels; keeps i's parity."""
     if n == 1:
@@ -74,7 +80,7 @@ def mirror(i, n):
     return i
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def load_strip(m, y0, pad, buf):
     """buf[i, j] = m at row y0 - pad + i, column j - pad, mirrored where outside m."""
     h, w = m.shape
@@ -89,7 +95,7 @@ def load_strip(m, y0, pad, buf):
             row[j] = src[mirror(j - pad, w)]
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def band(h, chunk, chunks):
     """Rows [start, stop) of one thread's band; starts are even so strips keep the CFA phase."""
     start = (h * chunk // chunks) & ~1
@@ -113,14 +119,14 @@ def band(h, chunk, chunks):
 U = nb.uint64
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def site_offset(s, p, di, dj):
     """(plane type, column-index offset) of the pixel at (di, dj) from a site of type s
     (0: X, 1: G) whose column parity is p: the type flips with the parity of di + dj."""
     return (s + di + dj) & 1, (p + dj) >> 1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def krange(jlo, jhi, p):
     """Plane indices k whose full-resolution column 2k + p lies in [jlo, jhi)."""
     return (jlo - p + 1) >> 1, (jhi - p + 1) >> 1
@@ -218,7 +224,7 @@ def store_tile(t, out, y0, x0, th, tw, sx, pad, rgb_x, rgb_g, stride):
         put_row(t, o, o, o, x0 - jlo, y - y0 + pad, jlo, jlo + tw, rgb_x, rgb_g, stride, False)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def at(t, stride, px, pg, s, p, i, k, di, dj):
     """The full-resolution plane stored as px at X sites and pg at G sites (offsets into t, rows
     `stride` apart), at (di, dj) from the site of type s (0: X, 1: G) at (i, k) whose column
@@ -227,12 +233,12 @@ def at(t, stride, px, pg, s, p, i, k, di, dj):
     return t[U((pg if odd else px) + (i + di) * stride + k + dk)]
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def put(t, stride, plane, i, k, v):
     t[U(plane + i * stride + k)] = v
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def tile_count(h, w, th, tw):
     return ((h + th - 1) // th) * ((w + tw - 1) // tw)
 
@@ -260,7 +266,7 @@ def tile_scratch(planes: int, plane_size: int) -> np.ndarray:
     return np.empty((nb.get_num_threads(), planes * plane_size), np.float32)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def tile_of(n, h, w, th, tw):
     """(y0, x0, rows, cols) of tile n of the frame cut in th x tw tiles, row-major."""
     ncols = (w + tw - 1) // tw

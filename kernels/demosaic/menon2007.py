@@ -15,6 +15,7 @@ step is a unit-stride loop over only the sites it computes and only the margin l
 """
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from kernels.demosaic._common import at as _at, krange, output, prepare, put as _put, load_tile_n, store_tile_n, tile_count
 from kernels.demosaic._common import tile_scratch
@@ -35,24 +36,24 @@ QUARTER = np.float32(0.25)
 THIRD = np.float32(1.0 / 3.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def at(t, px, pg, s, p, i, k, di, dj):
     """The plane stored as px at X sites and pg at G sites, at (di, dj) from the site (s, p, i, k)."""
     return _at(t, S, px, pg, s, p, i, k, di, dj)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def put(t, plane, i, k, v):
     _put(t, S, plane, i, k, v)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def directional_green(c, n1, p1, n2, p2):
     """Green at a red/blue sample c from one line: neighbours n1, p1 (green) and n2, p2 (own colour)."""
     return (n1 + p1) * HALF + (c + c - (n2 + p2)) * QUARTER
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def gradient(t, d, p, i, k, di, dj):
     """Menon's classifier along (di, dj) (rows: (0, 1), columns: (1, 0)): colour-difference
     gradients of plane d (X sites) summed over a 5x5 window."""
@@ -70,7 +71,7 @@ def gradient(t, d, p, i, k, di, dj):
     return np.float32(3) * centre + far + near
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def along(t, a, b, s, p, i, k, di, dj):
     """Mean of A - B over the two neighbours at -(di, dj) and +(di, dj); A and B are (X, G)
     plane pairs."""
@@ -78,7 +79,7 @@ def along(t, a, b, s, p, i, k, di, dj):
             + (at(t, a[0], a[1], s, p, i, k, di, dj) - at(t, b[0], b[1], s, p, i, k, di, dj))) * HALF
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def mean3(t, a, b, s, p, i, k, di, dj):
     """Mean of A - B over the site and its two neighbours at -(di, dj) and +(di, dj)."""
     return ((at(t, a[0], a[1], s, p, i, k, 0, 0) - at(t, b[0], b[1], s, p, i, k, 0, 0))
@@ -330,7 +331,7 @@ def _tile(m, n, ry, sx, out, t):
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _menon(m, ry, sx, out, scratch):
     for n in nb.prange(tile_count(m.shape[0], m.shape[1], TH, TW)):
-        _tile(m, n, ry, sx, out, scratch[nb.get_thread_id()])
+        _tile(m, np.int64(n), ry, sx, out, scratch[nb.get_thread_id()])
 
 
 def menon2007(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:

@@ -43,6 +43,7 @@ that flipping the mosaic flips the result exactly.
 """
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from kernels.demosaic._common import at as _at, krange, output, prepare, put as _put, load_tile_n, store_tile_n, tile_count
 from kernels.demosaic._common import tile_scratch
@@ -69,24 +70,24 @@ QUARTER = np.float32(0.25)
 ONE = np.float32(1)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def at(t, px, pg, s, p, i, k, di, dj):
     """The plane stored as px at X sites and pg at G sites, at (di, dj) from the site (s, p, i, k)."""
     return _at(t, S, px, pg, s, p, i, k, di, dj)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def cfa(t, s, p, i, k, di, dj):
     """The mosaic at (di, dj) from the site (s, p, i, k)."""
     return _at(t, S, CX, CG, s, p, i, k, di, dj)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def put(t, plane, i, k, v):
     _put(t, S, plane, i, k, v)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def hpf(t, s, p, i, k, di, dj):
     """Squared high-pass response of the mosaic at the site along the direction (di, dj)."""
     v = ((cfa(t, s, p, i, k, -3 * di, -3 * dj) + cfa(t, s, p, i, k, 3 * di, 3 * dj))
@@ -96,7 +97,7 @@ def hpf(t, s, p, i, k, di, dj):
     return v * v
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def refined(t, px, pg, s, p, i, k):
     """The central discrimination, or the mean of the four diagonal ones if that is stronger."""
     n = ((at(t, px, pg, s, p, i, k, -1, -1) + at(t, px, pg, s, p, i, k, -1, 1))
@@ -105,13 +106,13 @@ def refined(t, px, pg, s, p, i, k):
     return n if abs(c) < abs(n) else c
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def blend(s, along_p, along_q):
     """Estimate from the two directions; s > 0 (structure along p) favours along_q."""
     return (along_p + along_q) * HALF + s * (along_q - along_p) * HALF
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def pair(g_m, g_p, e_m, e_p):
     """Inverse-gradient weighted mean of the estimates e_m, e_p from the two sides."""
     return (g_p * e_m + g_m * e_p) / (g_m + g_p)
@@ -178,7 +179,7 @@ def _lpf_row(t, i, p, jlo, jhi):
         put(t, LPF, i, k, max(np.float32(0), v))
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def absdiffs(t, s, p, i, k, di, dj):
     """A = |c(-1) - c(1)| + |c(-2) - c(0)| along the direction (di, dj) from the site."""
     return (abs(cfa(t, s, p, i, k, -di, -dj) - cfa(t, s, p, i, k, di, dj))
@@ -213,7 +214,7 @@ def _ratio_row(t, i, p, jlo, jhi, di, dj, dst):
         put(t, dst, i, k, (l0 - ln) / (EPS + (l0 + ln)))
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def green_pair(t, p, i, k, di, dj, a, r):
     """Inverse-gradient weighted ratio-corrected estimate of green at the X site from its two
     neighbours along (di, dj); a: the plane pair of A terms, r: the ratio plane."""
@@ -299,7 +300,7 @@ def _diagonals(t, th, tw, sx):
 
 # 4.2 Red and blue at X sites: the sample, and the other colour along the P/Q diagonals.
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def diagonal_side(t, p, i, k, di, dj):
     """Gradient and colour difference from the diagonal neighbour at (di, dj) of an X site,
     which holds the other colour."""
@@ -345,7 +346,7 @@ def _red_blue(t, th, tw, sx, ry):
 
 # 4.3 Red and blue at G sites along rows and columns, on colour differences.
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def colour_pair(t, c, p, i, k, di, dj, gg_m, gg_p):
     """Inverse-gradient weighted colour difference of plane c (held at X sites) at a G site from
     its two neighbours along (di, dj); gg_m, gg_p: eps + the green gradient on each side."""
@@ -359,7 +360,7 @@ def colour_pair(t, c, p, i, k, di, dj, gg_m, gg_p):
     return pair(g_m, g_p, e_m, e_p)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@register_jitable(error_model="numpy")
 def green_grad(t, p, i, k, di, dj):
     """eps + |G(0) - G(2 (di, dj))| at a G site."""
     return EPS + abs(at(t, GX, CG, 1, p, i, k, 0, 0) - at(t, GX, CG, 1, p, i, k, 2 * di, 2 * dj))
@@ -408,7 +409,7 @@ def _tile(m, n, ry, sx, out, t):
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def _rcd(m, ry, sx, out, scratch):
     for n in nb.prange(tile_count(m.shape[0], m.shape[1], TH, TW)):
-        _tile(m, n, ry, sx, out, scratch[nb.get_thread_id()])
+        _tile(m, np.int64(n), ry, sx, out, scratch[nb.get_thread_id()])
 
 
 def rcd(mosaic, pattern: str, out: np.ndarray | None = None) -> np.ndarray:
