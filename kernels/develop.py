@@ -15,7 +15,6 @@ from importlib import import_module
 
 import numba as nb
 import numpy as np
-from numba.extending import register_jitable
 
 from kernels import fused
 from kernels.demosaic._common import load_tile_n, prepare, put_row, tile_count, tile_scratch
@@ -27,11 +26,14 @@ _menon = import_module("kernels.demosaic.menon2007")
 GROUP = 2  # tiles a thread takes at a time (dynamic, so a core slowed by other load takes fewer)
 
 
-@register_jitable(inline="always")
-def _finish_tile(t, dst, y0, x0, th, tw, sx, geometry, bufs, m, tf, tables, cdl, lut, quantise):
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _finish_tile(t, dst, y0, x0, th, tw, sx, geometry, m, tf, tables, cdl, lut, quantise):
     """Rows of the demosaiced tile (its result planes in t, laid out as `geometry` says) through
-    `finish_chunk`, as many whole rows a chunk as fit, into dst rows [y0, y0 + th)."""
+    `finish_chunk`, as many whole rows a chunk as fit, into dst rows [y0, y0 + th). Compiled
+    once for both algorithms, not inlined into their tile kernels (that took ~30 s more to compile
+    per algorithm and dtype); the scratch allocated per tile costs no measurable time."""
     _, _, pad, stride, _, _, rgb_x, rgb_g = geometry
+    bufs = fused.chunk_scratch(dst.dtype)
     r, g, b = bufs[0], bufs[1], bufs[2]
     rows = max(1, fused.CHUNK // tw)
     jlo = pad + sx
@@ -62,12 +64,11 @@ def _group(m, group, th, tw):
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _rcd_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
     """The tiles of a group: RCD, then the finish, tile by tile."""
-    bufs = fused.chunk_scratch(dst.dtype)
     n0, n1 = _group(m, group, _rcd.TH, _rcd.TW)
     for n in range(n0, n1):
         y0, x0, th, tw = load_tile_n(m, n, sx, t, _rcd.GEOMETRY)
         _rcd._steps(t, th, tw, sx, ry)
-        _finish_tile(t, dst, y0, x0, th, tw, sx, _rcd.GEOMETRY, bufs, mat, tf, tables, cdl, lut, quantise)
+        _finish_tile(t, dst, y0, x0, th, tw, sx, _rcd.GEOMETRY, mat, tf, tables, cdl, lut, quantise)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
@@ -79,12 +80,11 @@ def _develop_rcd(m, ry, sx, dst, tiles, mat, tf, tables, cdl, lut, quantise):
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _menon_tiles(m, group, ry, sx, dst, t, mat, tf, tables, cdl, lut, quantise):
     """The tiles of a group: Menon 2007, then the finish, tile by tile."""
-    bufs = fused.chunk_scratch(dst.dtype)
     n0, n1 = _group(m, group, _menon.TH, _menon.TW)
     for n in range(n0, n1):
         y0, x0, th, tw = load_tile_n(m, n, sx, t, _menon.GEOMETRY)
         _menon._steps(t, th, tw, sx, ry)
-        _finish_tile(t, dst, y0, x0, th, tw, sx, _menon.GEOMETRY, bufs, mat, tf, tables, cdl, lut, quantise)
+        _finish_tile(t, dst, y0, x0, th, tw, sx, _menon.GEOMETRY, mat, tf, tables, cdl, lut, quantise)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
