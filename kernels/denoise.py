@@ -26,7 +26,7 @@ Kernels raise ValueError for bad arguments; `isp.denoise` turns user errors into
 import numba as nb
 import numpy as np
 
-from kernels.sensor import correct, corrected, mirror, suppress_defect
+from kernels.sensor import correct, corrected, mirror, site_values, suppress_defect
 from kernels.wb import wb_value
 
 F32 = np.float32
@@ -375,7 +375,7 @@ def _levels(levels, threshold):
 
 
 def _gains(gains, clip):
-    g = _UNIT if gains is None else np.ascontiguousarray(np.broadcast_to(np.asarray(gains, dtype=F32), (2, 2)))
+    g = _UNIT if gains is None else site_values(gains)  # writable: a read-only array compiles the kernel again
     c = F32(np.inf) if clip is None or not clip > 0 else F32(clip)
     return g, c
 

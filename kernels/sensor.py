@@ -63,7 +63,6 @@ def corrected(raw, y, x, black, scale, gain, threshold, clip):
     return wb_value(v, gain[y & 1, x & 1], clip)
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
 def correct(raw, black, scale, gain, threshold, clip, out=None):
     """Corrected float32 mosaic from a uint16 one.
 
@@ -75,12 +74,25 @@ def correct(raw, black, scale, gain, threshold, clip, out=None):
     `kernels.denoise.bilateral_cfa(raw, ..., levels=(black, scale), threshold=...)` does this
     (with gain 1) on load, inside the denoiser's single pass.
     """
-    h, w = raw.shape
+    raw = np.asarray(raw)
     if out is None:
-        out = np.empty((h, w), dtype=np.float32)
-    clip = np.float32(clip) if clip > 0 else np.float32(np.inf)
-    for y in nb.prange(h):
-        for x in range(w):
-            out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)
+        out = np.empty(raw.shape, dtype=np.float32)
+    elif out.shape != raw.shape or out.dtype != np.float32:
+        raise ValueError(f"out must be a float32 array of shape {raw.shape}; got {out.dtype} {out.shape}")
+    # canonical argument types (writable float32 (2, 2), float32 scalars): one compiled version per raw dtype
+    _correct(raw, site_values(black), site_values(scale), site_values(gain), np.float32(threshold),
+             np.float32(clip) if clip > 0 else np.float32(np.inf), out)
     return out
+
+
+def site_values(v) -> np.ndarray:
+    """A scalar or (2, 2) per-CFA-site value as a new writable float32 (2, 2) array."""
+    return np.array(np.broadcast_to(np.asarray(v, dtype=np.float32), (2, 2)))
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _correct(raw, black, scale, gain, threshold, clip, out):
+    for y in nb.prange(raw.shape[0]):
+        for x in range(raw.shape[1]):
+            out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)
 
