@@ -20,3 +20,17 @@ def test_correct_levels_defects_and_out():
     got = sensor.correct(raw, black, scale, unit, np.float32(0.05), np.float32(np.inf), out)
     assert got is out
     np.testing.assert_array_equal(out, fixed)
+
+
+def test_argument_variants_share_one_compiled_kernel():
+    """Read-only levels, Python scalars, a scalar gain and an omitted `out` give the same result
+    as canonical arguments, and compile no second version of the kernel (each costs seconds)."""
+    raw = (np.arange(8 * 10).reshape(8, 10) * 37 % 4000).astype(np.uint16)
+    black = np.full((2, 2), 64, np.float32)
+    scale = np.full((2, 2), 1 / 3931, np.float32)
+    want = sensor.correct(raw, black, scale, np.ones((2, 2), np.float32), np.float32(0.1), np.float32(2.0),
+                          np.empty(raw.shape, np.float32))
+    versions = len(sensor._correct.signatures)
+    got = sensor.correct(raw, np.broadcast_to(np.float32(64), (2, 2)), scale, 1.0, 0.1, 2.0)
+    np.testing.assert_array_equal(got, want)
+    assert len(sensor._correct.signatures) == versions
