@@ -76,4 +76,3 @@ def test_bad_destination_and_algorithm(graded):
         develop("rcd", m, "RGBX", np.empty((16, 16, 3), np.uint16), MATRIX, *graded, np.float32(65535))
     with pytest.raises(ValueError, match="no tiled develop for demosaic 'ari'; expected one of rcd, menon2007"):
         develop("ari", m, "RGGB", np.empty((16, 16, 3), np.uint16), MATRIX, *graded, np.float32(65535))
-
