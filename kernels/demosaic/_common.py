@@ -11,7 +11,7 @@ must sit in the caller). Numba links them into each caller and LLVM inlines them
 generated loops are the same), while numba's own IR-level inlining re-runs type inference at every
 call site: with the hundreds of small plane reads of RCD and Menon that made a cold compile take
 minutes. Not `@nb.njit` either: a dispatcher compiles a new version for every combination of
-literal arguments (the row drivers pass constants), 414 versions for RCD (100 s cold, now 18 s),
+literal arguments (the row drivers pass constants), 414 versions for RCD (80 s cold, now ~20 s),
 where an overload is typed with plain integers first and compiles once. Likewise a prange index
 (unsigned in the parallel body, signed when numba first types the loop) is passed on as int64, so
 the function it is passed to compiles once, not twice. No driver takes a
