@@ -59,9 +59,10 @@ def _reference(src, dst, m, tf, cdl, lut, quantise):
             r, g, b = src[y, x, 0], src[y, x, 1], src[y, x, 2]
             if not identity:
                 r, g, b = mat3_apply(m, r, g, b)
-            r = kf.curve_exact(r, 0, tf, cdl)
-            g = kf.curve_exact(g, 1, tf, cdl)
-            b = kf.curve_exact(b, 2, tf, cdl)
+            # int64 channels: literal ones would compile three more versions of curve_exact
+            r = kf.curve_exact(r, np.int64(0), tf, cdl)
+            g = kf.curve_exact(g, np.int64(1), tf, cdl)
+            b = kf.curve_exact(b, np.int64(2), tf, cdl)
             if cdl[0]:
                 r, g, b = cdl_saturation(r, g, b, cdl[4], cdl[5])
             r, g, b = _lut_pixel(r, g, b, lut)
