@@ -466,8 +466,7 @@ def bilateral_cfa(mosaic, a, b, strength=1.0, out=None, passes=1, *, levels=None
         out[...] = m
         return out
     if strength == 0:  # no filtering: the front end alone, which kernels.sensor.correct is
-        out[...] = correct(m, np.reshape(lv[:4], (2, 2)).astype(F32), np.reshape(lv[4:], (2, 2)).astype(F32), g,
-                           F32(threshold), c)
+        out[...] = correct(m, np.reshape(lv[:4], (2, 2)), np.reshape(lv[4:], (2, 2)), g, threshold, c)
         return out
     kl, kc = RT_LUMA_H * strength, RT_CHROMA_H * strength
     w2 = m.shape[1] // 2

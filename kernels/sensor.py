@@ -95,4 +95,3 @@ def _correct(raw, black, scale, gain, threshold, clip, out):
     for y in nb.prange(raw.shape[0]):
         for x in range(raw.shape[1]):
             out[y, x] = corrected(raw, y, x, black, scale, gain, threshold, clip)
-
