@@ -14,18 +14,22 @@ def time_once(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def alternate(contenders: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, list[float]]:
+def alternate(contenders: dict[str, Callable[[], object]], repeats: int = 5,
+              runs: dict[str, int] | None = None) -> dict[str, list[float]]:
     """Run the contenders A B C A B C ... `repeats` times after one warm-up call each.
 
     Returns each one's list of times in ms. Alternating spreads machine noise (other load,
-    frequency changes) evenly over all contenders instead of over whichever ran last.
+    frequency changes) evenly over all contenders instead of over whichever ran last. `runs`
+    gives a contender several timed calls per round (a fast one beside slow peers: more samples
+    for its median at little cost).
     """
     for fn in contenders.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, fn in contenders.items():
-            times[name].append(time_once(fn))
+            for _ in range((runs or {}).get(name, 1)):
+                times[name].append(time_once(fn))
     return times
 
 
