@@ -29,15 +29,23 @@ def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a raw file")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        frame = read_npy(path, **geometry)
-    elif suffix in DUMP_SUFFIXES or any(v is not None for v in geometry.values()):
-        frame = read_dump(path, **geometry)
-    elif suffix == ".dng":
-        frame = read_dng(path, crop=crop)
-    else:
-        frame = read_libraw(path, crop=crop)
+    try:
+        frame = _read(path, crop, geometry)
+    except (InputError, OSError):
+        raise
+    except Exception as e:  # a damaged or unexpected file: say which, with what the parser said
+        raise InputError(f"{path}: cannot read this file ({type(e).__name__}: {' '.join(str(e).split())})") from e
     if frame_number is not None:
         frame.frame_number = frame_number
     return frame
+
+
+def _read(path: Path, crop: bool, geometry: dict) -> RawFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return read_npy(path, **geometry)
+    if suffix in DUMP_SUFFIXES or any(v is not None for v in geometry.values()):
+        return read_dump(path, **geometry)
+    if suffix == ".dng":
+        return read_dng(path, crop=crop)
+    return read_libraw(path, crop=crop)

@@ -36,9 +36,11 @@ COMPRESSIONS = {
 
 @contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside `path` (same suffix); rename it onto `path` on success."""
+    """Yield a temporary path beside `path` (same suffix); rename it onto `path` on success.
+    Its name, `.<stem>.<pid>.XXXX.tmp<suffix>`, says which process writes it (see
+    `isp.sequence`, which sweeps up the temporaries of runs that were killed)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -64,8 +66,15 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
         raise InputError(f"{path}: expected an (H, W, 3) or (H, W) image, got shape {image.shape}")
     if not path.parent.is_dir():
         raise InputError(f"{path.parent}: output folder does not exist")
-    with atomic_path(path) as tmp:
-        _WRITERS[kind](tmp, image, depth, quality, compression)
+    tmp = None
+    try:
+        with atomic_path(path) as tmp:
+            _WRITERS[kind](tmp, image, depth, quality, compression)
+    except InputError:
+        raise
+    except (OSError, RuntimeError, ValueError) as e:  # a full disk, a folder we may not write to, ...
+        why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
+        raise InputError(f"{path}: cannot write ({why.replace(str(tmp), str(path)) if tmp else why})") from e
     return path
 
 
