@@ -61,7 +61,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import RawFrame
-from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, default_crop, read_libraw
+from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, default_crop, quiet_tifffile, read_libraw
 from kernels import cfa
 
 # The maker names LibRaw's identify() recognises (its CorpTable, matched as case-insensitive
@@ -109,7 +109,8 @@ class _Fallback(Exception):
 def read_dng(path, crop: bool = True) -> RawFrame:
     """Read a DNG: uncompressed Bayer files directly, everything else through LibRaw."""
     try:
-        plan = _plan(Path(path))
+        with quiet_tifffile():
+            plan = _plan(Path(path))
     except _Fallback:
         return read_libraw(path, crop=crop)
     return _read(Path(path), plan, crop)

@@ -7,6 +7,7 @@ are read from the file with tifffile (DNG spec 1.6, chapter 6).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 
@@ -23,6 +24,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
+    check_complete(path)
     with _quiet_stderr():
         try:
             raw = rawpy.imread(str(path))
@@ -123,7 +125,7 @@ def _dng_tags(path) -> tuple[str, DngColour, float | None, np.ndarray | None]:
     """UniqueCameraModel, the colour tags, the ISO (EXIF ISOSpeedRatings) and the NoiseProfile
     ((S, O) pairs: variance = S * x + O for x in [0, 1]) of a DNG's first IFD."""
     try:
-        with tifffile.TiffFile(path) as tif:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             tags = tif.pages[0].tags
             get = tags.get
             illuminant = lambda code: int(get(code).value) if get(code) else None  # noqa: E731
@@ -160,6 +162,33 @@ def _d65_matrix(dng: DngColour) -> np.ndarray:
 def _libraw_message(e: Exception) -> str:
     msg = e.args[0] if e.args else e
     return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+
+
+def check_complete(path: Path) -> None:
+    """InputError if a TIFF-based raw (DNG, NEF, CR2, ...) is cut short: its image strips or tiles
+    run past the end of the file. LibRaw decodes the missing part of such a file as black and
+    reports nothing. Files tifffile cannot parse are left to LibRaw to judge."""
+    size = Path(path).stat().st_size
+    try:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            pages = [p for page in tif.pages for p in [page, *(page.pages or [])]]
+            end = max((o + n for p in pages for o, n in zip(p.dataoffsets, p.databytecounts)), default=0)
+    except Exception:  # not a TIFF (CRW, KDC, ...) or too damaged to parse: LibRaw decides
+        return
+    if end > size:
+        raise InputError(f"{path}: truncated: its image data runs to byte {end}, but the file has {size} bytes")
+
+
+@contextlib.contextmanager
+def quiet_tifffile():
+    """tifffile logs a warning line for each damaged tag it skips; the error a user sees is ours."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager
