@@ -69,7 +69,7 @@ _ALIASES = {
     "ciexyz": "XYZ", "xyzd65": "XYZ",
 }
 CAT = "Bradford"
-WB_METHODS = ("as_shot", "grey_world", "white_patch", "none")
+WB_METHODS = ("auto", "as_shot", "grey_world", "white_patch", "none")
 HIGHLIGHTS = ("clip", "none")
 
 # EXIF LightSource code -> correlated colour temperature (K), as the DNG SDK maps them
@@ -262,6 +262,12 @@ def as_shot_gains(frame) -> np.ndarray:
                      "white_patch, a colour temperature or multipliers")
 
 
+def has_as_shot(frame) -> bool:
+    """Whether `as_shot_gains` has something to go on for this frame."""
+    return frame.wb is not None or (frame.dng is not None and frame.dng.as_shot_neutral is not None) \
+        or _xyz_to_camera_d65(frame) is not None
+
+
 def temperature_gains(frame, cct: float, tint: float = 0.0) -> np.ndarray:
     """Multipliers that make a Planckian white of `cct` kelvin (Duv `tint`) neutral.
 
@@ -331,12 +337,16 @@ def white_patch_gains(frame, mosaic=None, percentile: float = WHITE_PATCH_PERCEN
 
 def white_balance_gains(frame, spec="as_shot", mosaic=None) -> np.ndarray:
     """(R, G, B) multipliers with G = 1 for a white-balance spec, as config and CLI give it:
-    "as_shot", "grey_world", "white_patch", "none", a colour temperature in kelvin (number), or
-    three multipliers. `mosaic` (the normalised mosaic) saves recomputing it for the auto modes."""
+    "auto" (as shot when the file says, else grey world: the default, so that a sensor dump with
+    no metadata still develops), "as_shot" (an error when the file does not say), "grey_world",
+    "white_patch", "none", a colour temperature in kelvin (number), or three multipliers.
+    `mosaic` (the normalised mosaic) saves recomputing it for the estimating modes."""
     if isinstance(spec, str):
         s = spec.lower().replace("-", "_").replace(" ", "_")
         s = {"asshot": "as_shot", "camera": "as_shot", "greyworld": "grey_world", "gray_world": "grey_world",
-             "auto": "grey_world", "whitepatch": "white_patch", "max_rgb": "white_patch"}.get(s, s)
+             "whitepatch": "white_patch", "max_rgb": "white_patch"}.get(s, s)
+        if s == "auto":
+            return as_shot_gains(frame) if has_as_shot(frame) else grey_world_gains(frame, mosaic)
         if s == "as_shot":
             return as_shot_gains(frame)
         if s == "grey_world":

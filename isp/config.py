@@ -2,7 +2,8 @@
 
     [input]     geometry of headerless sensor dumps: width, height, bits, pattern, byte_order,
                 packing, stride, offset, black_level, white_level (all optional)
-    [sensor]    white_balance = "as_shot" | "grey_world" | "white_patch" | "none" | 5600 | [r, g, b]
+    [sensor]    white_balance = "auto" (as shot, else grey world) | "as_shot" | "grey_world" |
+                "white_patch" | "none" | 5600 | [r, g, b]
                 defect_threshold = 0.0 (off) or a level above/below the same-colour neighbours
                 highlights = "clip" | "none"
     [demosaic]  algorithm = "rcd" | "menon2007" | "malvar2004" | "bilinear" | ...
@@ -14,12 +15,14 @@
                 compression = "none" (default) | EXR: "zip", "piz", "dwaa", ... | TIFF: "zlib", "lzw", "zstd"
 
 Unknown sections, keys or values are errors naming the key and what is allowed. Relative file
-paths (LUT, CDL) are taken relative to the config file. Every key has a default, so an empty
+paths (LUT, CDL) in a config file are taken relative to that file; in overrides (command-line
+flags, a script's dict), relative to the working directory. Every key has a default, so an empty
 config is the default pipeline.
 """
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +75,13 @@ def _registry(kind: str) -> Callable:
         for name in names:
             if name.lower() == v.lower():
                 return name
+        if kind == "colorspace":  # the spellings `isp grade` takes: Rec.2020, BT.709, P3, AP1, ...
+            from isp.colour import canonical_colourspace
+
+            try:
+                return canonical_colourspace(v)
+            except InputError:
+                pass
         raise InputError(f"config: {key} = {v!r} is unknown; expected one of {', '.join(names)}")
 
     return check
@@ -81,7 +91,7 @@ def _number(lo=None, hi=None) -> Callable:
     def check(key, v):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise InputError(f"config: {key} must be a number, got {v!r}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
+        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
             raise InputError(f"config: {key} = {v} is outside [{lo}, {hi}]")
         return float(v)
 
@@ -97,13 +107,13 @@ def _optional_path(key, v):
 
 
 def _white_balance(key, v):
-    if isinstance(v, str) and v in ("as_shot", "grey_world", "white_patch", "none"):
+    if isinstance(v, str) and v in ("auto", "as_shot", "grey_world", "white_patch", "none"):
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool) and 1000 <= v <= 40000:
         return float(v)
     if isinstance(v, (list, tuple)) and len(v) == 3 and all(isinstance(x, (int, float)) and x > 0 for x in v):
         return [float(x) for x in v]
-    raise InputError(f"config: {key} = {v!r}; expected 'as_shot', 'grey_world', 'white_patch', 'none', "
+    raise InputError(f"config: {key} = {v!r}; expected 'auto', 'as_shot', 'grey_world', 'white_patch', 'none', "
                      "a colour temperature in kelvin (1000-40000) or three positive multipliers [r, g, b]")
 
 
@@ -119,7 +129,17 @@ def _depth(key, v):
     raise InputError(f"config: {key} = {v!r}; expected 8, 16, 32, 'half' or 'float'")
 
 
-def _any(key, v):
+def _level(key, v):
+    """A level: a number, or one per CFA site as [a, b, c, d]."""
+    values = v if isinstance(v, list) and len(v) == 4 else [v]
+    for x in values:
+        _number(0.0)(key, x)
+    return v
+
+
+def _count(key, v):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise InputError(f"config: {key} = {v!r}; expected a whole number >= 0")
     return v
 
 
@@ -134,10 +154,12 @@ def _pattern(key, v):
 
 # section -> key -> (default, validator)
 SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
-    "input": {k: (None, _pattern if k == "pattern" else _any) for k in
-              ("width", "height", "bits", "pattern", "byte_order", "packing", "stride", "offset", "black_level", "white_level")},
+    "input": {**{k: (None, _count) for k in ("width", "height", "bits", "stride", "offset")},
+              "pattern": (None, _pattern), "byte_order": (None, _one_of("little", "big")),
+              "packing": (None, _one_of("none", "mipi")),
+              "black_level": (None, _level), "white_level": (None, _level)},
     "sensor": {
-        "white_balance": ("as_shot", _white_balance),
+        "white_balance": ("auto", _white_balance),
         "defect_threshold": (0.0, _number(0.0, 1.0)),
         "highlights": ("clip", _one_of("clip", "none")),
     },
@@ -184,6 +206,8 @@ def load(source=None, overrides: dict | None = None) -> dict:
         base_dir = path.parent
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
+        if SCHEMA.get(section, {}).get(key, (None, None))[1] is _optional_path and isinstance(value, (str, Path)) and value:
+            value = Path.cwd() / value  # a flag (or a script) names files from the working directory
         given.setdefault(section, {})[key] = value
     return validate(given, base_dir)
 

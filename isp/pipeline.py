@@ -94,7 +94,7 @@ class Pipeline:
         """White balance and colour matrix for this frame. `mosaic` (normalised) is
         needed for the automatic white balances. Frames of a sequence share their metadata, so
         the result is kept per metadata (colour-science takes milliseconds to build a matrix)."""
-        key = None if self._needs_mosaic_for_wb() else _metadata_key(frame)
+        key = None if self._needs_mosaic_for_wb(frame) else _metadata_key(frame)
         if key is not None and key in self._params:
             return self._params[key]
         gains = np.asarray(self._colour.white_balance_gains(frame, self.config["sensor"]["white_balance"], mosaic),
@@ -130,8 +130,12 @@ class Pipeline:
         """The normalised mosaic with defects suppressed, before white balance."""
         return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, self._threshold, np.float32(np.inf), out=out)
 
-    def _needs_mosaic_for_wb(self) -> bool:
-        return self.config["sensor"]["white_balance"] in ("grey_world", "white_patch")
+    def _needs_mosaic_for_wb(self, frame: RawFrame) -> bool:
+        """The white balance is measured on this frame's pixels (not read from its metadata)."""
+        wb = self.config["sensor"]["white_balance"]
+        if wb == "auto":
+            return not self._colour.has_as_shot(frame)
+        return wb in ("grey_world", "white_patch")
 
     # -- running ---------------------------------------------------------------------------------
     def process(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
@@ -203,7 +207,7 @@ class Pipeline:
         """
         denoising = self.denoise_method != "off"
         buffer = self._buffers.get("mosaic", frame.mosaic.shape, np.float32)
-        if fused and not self._needs_mosaic_for_wb() and self.denoise_method != "temporal":
+        if fused and not self._needs_mosaic_for_wb(frame) and self.denoise_method != "temporal":
             p = self.frame_params(frame)
             if not denoising:
                 with _timed(ms, "sensor"):  # levels, defects, white balance and clip in a single pass
