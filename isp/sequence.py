@@ -8,6 +8,7 @@ reported in its result and the others go on.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -35,10 +36,18 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     skipped: bool = False
+    exception: BaseException | None = field(default=None, repr=False)  # what `error` says, for --debug
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def fail(self, e: Exception) -> None:
+        """Record why the frame failed: the message of an error the input or the disk caused, or
+        the type and message of anything else (a bug: the other frames still go on)."""
+        text = " ".join(str(e).split())
+        self.error = text if isinstance(e, (InputError, OSError)) else f"{type(e).__name__}: {text}"
+        self.exception = e
 
 
 def output_paths(sequence, output) -> list[Path | None]:
@@ -48,7 +57,14 @@ def output_paths(sequence, output) -> list[Path | None]:
     output = Path(output)
     if is_pattern(output):
         numbered = [n if n is not None else i + 1 for i, (n, _) in enumerate(sequence.frames)]
-        return [frame_path(output, n) for n in numbered]
+        paths = [frame_path(output, n) for n in numbered]
+        first: dict[Path, Path] = {}
+        for out, (_, source) in zip(paths, sequence.frames):
+            if out in first:  # two clips in one folder with the same frame numbers, say
+                raise InputError(f"{out}: would be written for both {first[out]} and {source}; "
+                                 "give each clip its own run or output pattern")
+            first[out] = source
+        return paths
     if output.is_dir():
         raise InputError(f"{output}: is a folder; give an output file name or a pattern like {output}/shot.####.exr")
     if len(sequence.frames) > 1:
@@ -64,13 +80,37 @@ def _check_not_inputs(sources: list[Path], outputs: list[Path | None]) -> None:
 
 
 def _sweep_temporaries(outputs: list[Path | None]) -> None:
-    """Remove what a killed earlier run left of its atomic writes (`.<name>.XXXX.tmp<suffix>`
-    beside an output); finished outputs are never touched."""
+    """Remove what a killed earlier run left of its atomic writes (`.<stem>.<pid>.XXXX.tmp<suffix>`
+    beside an output, `isp.io.atomic_path`) when the process that wrote it is gone: another run
+    still writing to the same folder keeps its files. Finished outputs are never touched."""
     for folder, suffix in {(p.parent, p.suffix) for p in outputs if p is not None}:
         stems = {p.stem for p in outputs if p is not None and p.parent == folder}
         for tmp in folder.glob(f".*.tmp{suffix}") if folder.is_dir() else ():
-            if tmp.name[1:-len(f".tmp{suffix}")].rsplit(".", 1)[0] in stems:
+            stem, pid = _temporary_owner(tmp.name[1:-len(f".tmp{suffix}")], stems)
+            if stem in stems and not _alive(pid):
                 tmp.unlink(missing_ok=True)
+
+
+def _temporary_owner(name: str, stems: set[str]) -> tuple[str, int | None]:
+    """(output stem, writer's pid) of a temporary's name without its dot and suffix."""
+    parts = name.rsplit(".", 2)
+    if len(parts) == 3 and parts[0] in stems and parts[1].isdigit():
+        return parts[0], int(parts[1])
+    return name.rsplit(".", 1)[0], None  # written by an older isp: no pid
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    if os.name != "posix":  # no harmless way to ask: keep the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | None = None,
@@ -135,7 +175,7 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
 
         def wanted(i: int) -> bool:
             out = todo[i][2]
-            return not (skip_existing and out is not None and out.exists())
+            return not (skip_existing and out is not None and out.is_file() and out.stat().st_size > 0)
 
         for k, (n, path, out) in enumerate(todo):
             start, stop = window(len(todo), k, size)
@@ -161,8 +201,8 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                         result.image = image
                     else:
                         writing = writer.submit(save, result, image)
-                except (InputError, OSError) as e:  # this frame fails; the others go on
-                    result.error = " ".join(str(e).split())
+                except Exception as e:  # this frame fails; the others go on
+                    result.fail(e)
             finished.append((result, writing))  # results leave in frame order, writes complete
             while len(finished) > max(0, write_behind):
                 yield _finish(*finished.popleft())
@@ -174,7 +214,7 @@ def _frame_or_none(pending: Future):
     """A neighbour's frame, or None when it could not be read (its own result says why)."""
     try:
         return pending.result()[0]
-    except (InputError, OSError):
+    except Exception:
         return None
 
 
@@ -186,6 +226,6 @@ def _finish(result: FrameResult, pending: Future | None) -> FrameResult:
     try:
         if pending is not None:
             pending.result()
-    except (InputError, OSError) as e:
-        result.error = " ".join(str(e).split())
+    except Exception as e:
+        result.fail(e)
     return result

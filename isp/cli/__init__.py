@@ -1,7 +1,7 @@
 """The `isp` command: one module per subcommand, each with `add_parser(sub)` and `run(args)`.
 
-Errors a user can cause (isp.InputError, missing files) print one line on stderr and exit 2;
-`--debug` shows the traceback instead.
+Errors a user can cause (isp.InputError, missing files, a full disk) print one line on stderr
+and exit 2; `--debug` (before or after the command) shows the traceback instead.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"isp.cli.{name}")
         p = module.add_parser(sub)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
         p.set_defaults(run=module.run)
     return parser
 
@@ -30,15 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except (InputError, OSError) as e:  # a bad file or argument, a missing folder, a full disk
         if args.debug:
             raise
         print(f"isp {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head` and the like
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
+        print(f"isp {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except SystemError as e:  # Ctrl-C landing inside a numba kernel comes back wrapped in this
+        if not isinstance(e.__cause__ or e.__context__, KeyboardInterrupt):
+            raise
         print(f"isp {args.command}: interrupted", file=sys.stderr)
         return 130
 

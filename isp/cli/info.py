@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from isp.errors import InputError
@@ -34,7 +35,8 @@ def add_geometry_flags(p):
 
 
 def geometry(args) -> dict:
-    return {k: getattr(args, k, None) for k in GEOMETRY_KEYS}
+    """The dump geometry flags that were given."""
+    return {k: getattr(args, k) for k in GEOMETRY_KEYS if getattr(args, k, None) is not None}
 
 
 def run(args) -> int:
@@ -57,9 +59,21 @@ def run(args) -> int:
         except InputError as e:
             failures += 1
             print(f"isp info: error: {' '.join(str(e).split())}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(results[0] if len(args.files) == 1 and results else results, indent=2))
+    if args.json and (results or len(args.files) > 1):
+        print(json.dumps(_finite(results[0] if len(args.files) == 1 and results else results), indent=2,
+                         allow_nan=False))
     return 2 if failures else 0
+
+
+def _finite(v):
+    """`v` with infinities and NaN as null: strict JSON has no such numbers (JSON.parse refuses them)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
 
 
 def _text(d: dict) -> str:

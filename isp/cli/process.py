@@ -1,9 +1,14 @@
 """`isp process INPUT -o OUTPUT`: develop and grade a raw frame or sequence."""
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
+import traceback
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +18,8 @@ from isp.errors import InputError
 
 def add_parser(sub):
     p = sub.add_parser("process", help="develop and grade raw frames (a file, a folder or shot.####.dng)")
-    p.add_argument("input", help="a raw file, a folder, or a sequence pattern like shot.####.dng / shot.%%04d.dng")
+    p.add_argument("input", nargs="+",
+                   help="raw files, a folder, or a sequence pattern like shot.####.dng / shot.%%04d.dng")
     p.add_argument("-o", "--output", required=True, help="output file, or a pattern like out/shot.####.exr")
     add_pipeline_flags(p)
     p.add_argument("--frames", help="frame range to process, e.g. 1001-1100 or 1,3,5-7")
@@ -31,7 +37,8 @@ def add_pipeline_flags(p):
     p.add_argument("--denoise", metavar="NAME", help="denoiser, or 'off'")
     p.add_argument("--strength", type=float, help="denoise strength (1 = matched to the noise model)")
     p.add_argument("--white-balance", dest="white_balance",
-                   help="as_shot, grey_world, white_patch, none, a temperature in K, or R,G,B multipliers")
+                   help="auto (default: as shot, else grey world), as_shot, grey_world, white_patch, none, "
+                        "a temperature in K, or R,G,B multipliers")
     p.add_argument("--lut", "--grade", dest="lut", metavar="FILE", help="a LUT file (.cube, .spi1d, .spi3d, .csp)")
     p.add_argument("--cdl", metavar="FILE", help="an ASC CDL file (.cdl, .cc, .ccc)")
     p.add_argument("--colorspace", metavar="NAME", help="output colour space, e.g. sRGB, Rec.2020, ACEScg")
@@ -69,59 +76,130 @@ def _white_balance_flag(text: str):
 
 
 def run(args) -> int:
+    from isp.io import expand, parse_frames
     from isp.pipeline import Pipeline
     from isp.sequence import process_sequence
 
     pipeline = Pipeline.from_config(args.config, overrides(args))
-    frames = None
-    if args.frames:
-        from isp.io import parse_frames
-
-        frames = parse_frames(args.frames)
-    from isp.io import expand
-
-    sequence = expand(args.input, frames)
-    results = process_sequence(args.input, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
-                               depth=pipeline.config["output"]["depth"], geometry=geometry(args),
+    frames = parse_frames(args.frames) if args.frames else None
+    inputs = args.input[0] if len(args.input) == 1 else args.input
+    sequence = expand(inputs, frames)
+    timings = _timings_path(args, sequence, pipeline.config)
+    results = process_sequence(inputs, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
+                               depth=pipeline.config["output"]["depth"],
+                               geometry={**_config_geometry(pipeline.config, sequence), **geometry(args)},
                                compression=pipeline.config["output"]["compression"])
-    return report(results, progress=not args.no_progress, timings_path=args.timings,
-                  total=len(sequence) + len(sequence.missing))
+    return report(results, progress=not args.no_progress, timings_path=timings,
+                  total=len(sequence) + len(sequence.missing), debug=args.debug)
 
 
-def report(results, progress: bool = True, timings_path=None, out=None, total: int | None = None) -> int:
-    """Drive the results with a progress bar, then print a summary; exit status 2 if any frame failed."""
+def _config_geometry(config, sequence) -> dict:
+    """The config's [input] geometry, for a sequence of headerless dumps (camera raws carry their own)."""
+    from isp.io.reader import DUMP_SUFFIXES
+
+    if not any(p.suffix.lower() in DUMP_SUFFIXES for _, p in sequence.frames):
+        return {}
+    return {k: v for k, v in config["input"].items() if v is not None}
+
+
+def _timings_path(args, sequence, config) -> Path | None:
+    """--timings, checked before any frame is developed: its folder exists and it is not one of
+    the run's inputs (frames, config, LUT, CDL)."""
+    if not args.timings:
+        return None
+    path = Path(args.timings)
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: folder for --timings does not exist")
+    inputs = [p for _, p in sequence.frames] + [Path(p) for p in (args.config, config["grade"]["lut"],
+                                                                 config["grade"]["cdl"]) if p]
+    if path.resolve() in {p.resolve() for p in inputs}:
+        raise InputError(f"{path}: refusing to write timings over an input file")
+    return path
+
+
+def report(results, progress: bool = True, timings_path=None, out=None, total: int | None = None,
+           debug: bool = False) -> int:
+    """Drive the results with a progress bar, then print a summary; exit status 2 if any frame
+    failed, 130 if Ctrl-C stopped the run. The first Ctrl-C lets the frames in flight finish and
+    be written (nothing is left half done, and --skip-existing resumes); a second one aborts."""
     from tqdm import tqdm
 
     out = out or sys.stderr
     t0 = time.perf_counter()
-    done, failed, skipped, records = 0, [], 0, []
+    failed, records, missing = [], [], []
     bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
-    for r in results:
-        bar.update(1)
-        if r.skipped:
-            skipped += 1
-        elif r.ok:
-            done += 1
-        else:
-            failed.append(r)
-            bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
-        records.append({"frame": r.number, "source": str(r.source) if r.source else None,
-                        "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
-                        "skipped": r.skipped})
+    with _stop_on_interrupt(lambda: bar.write("isp: stopping after the frames in flight (Ctrl-C again to abort)",
+                                              file=out)) as stopped:
+        for r in results:
+            bar.update(1)
+            if r.source is None and r.error:  # not on disk: reported as ranges, not a line each
+                missing.append(r.number)
+            elif not r.ok:
+                failed.append(r)
+                bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
+                if debug and r.exception is not None:
+                    traceback.print_exception(r.exception, file=out)
+            if missing and (r.source is not None or not r.error):
+                bar.write(f"isp: {_missing_line(missing)}", file=out)
+                missing = []
+            records.append({"frame": r.number, "source": str(r.source) if r.source else None,
+                            "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
+                            "skipped": r.skipped})
+            if stopped():
+                results.close()  # the frames being read, developed and written finish first
+                break
+    if missing:
+        bar.write(f"isp: {_missing_line(missing)}", file=out)
     bar.close()
     wall = time.perf_counter() - t0
     print(summary(records, wall), file=out)
+    if stopped():
+        print(f"interrupted: {total - len(records) if total else 'the remaining'} frames not processed; "
+              "run again with --skip-existing to finish", file=out)
     if timings_path:
         from isp.io import atomic_path
 
         with atomic_path(timings_path) as tmp:
             tmp.write_text(json.dumps({"wall_s": wall, "frames": records}, indent=1))
-    return 2 if failed else 0
+    return 130 if stopped() else 2 if failed or any(r["error"] for r in records) else 0
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(notice):
+    """While the block runs, the first SIGINT only sets a flag (yielded as a callable) and calls
+    `notice`; the second raises KeyboardInterrupt as usual. Outside the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    flag = threading.Event()
+
+    def on_sigint(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+        notice()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _missing_line(numbers: list[int]) -> str:
+    """'frames 3, 7-9 are missing', consecutive numbers as ranges."""
+    runs, start = [], numbers[0]
+    for a, b in zip(numbers, numbers[1:] + [None]):
+        if b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    n = len(numbers)
+    return f"frame{'s' if n > 1 else ''} {', '.join(runs)} {'are' if n > 1 else 'is'} missing"
 
 
 def summary(records: list[dict], wall: float) -> str:
     done = [r for r in records if r["error"] is None and not r["skipped"]]
-    failed = [r for r in records if r["error"] is not None]
+    failed = sorted((r for r in records if r["error"] is not None), key=lambda r: (r["frame"] is None, r["frame"] or 0))
     skipped = sum(r["skipped"] for r in records)
     line = f"{len(done)} frames processed"
     if skipped:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from isp.errors import InputError
 
+MAX_FRAMES = 1_000_000  # frames one --frames may ask for (a typo like 1-100000000 would list them all)
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%0?(\d*)d")
 RAW_SUFFIXES = {".dng", ".crw", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
@@ -46,6 +47,8 @@ def parse_frames(text: str) -> list[int]:
         b = int(m.group(2)) if m.group(2) is not None else a
         if b < a:
             raise InputError(f"--frames: range {a}-{b} ends before it starts")
+        if b - a >= MAX_FRAMES or len(numbers) + b - a >= MAX_FRAMES:
+            raise InputError(f"--frames: {text} asks for more than {MAX_FRAMES} frames")
         numbers.update(range(a, b + 1))
     return sorted(numbers)
 
@@ -75,6 +78,8 @@ def expand(spec, frames: list[int] | None = None) -> Sequence:
     if isinstance(spec, (list, tuple)):
         if len(spec) == 1:
             return expand(spec[0], frames)
+        if frames is not None:
+            raise InputError("--frames picks frames of a sequence (shot.####.dng or a folder), not of a list of files")
         items = [(None, Path(p)) for p in spec]
         missing_files = [str(p) for _, p in items if not p.exists()]
         if missing_files:
@@ -87,9 +92,19 @@ def expand(spec, frames: list[int] | None = None) -> Sequence:
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in RAW_SUFFIXES)
         if not files:
             raise InputError(f"{path}: no raw files in this directory")
-        return Sequence([(_trailing_number(p), p) for p in files])
+        items = [(_trailing_number(p), p) for p in files]
+        if frames is None:
+            return Sequence(items)
+        wanted = set(frames)
+        present = [(n, p) for n, p in items if n in wanted]
+        if not present:
+            raise InputError(f"{path}: none of the {len(frames)} requested frames is in this directory")
+        found = {n for n, _ in present}
+        return Sequence(present, [n for n in frames if n not in found])
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if frames is not None:
+        raise InputError(f"{path}: --frames picks frames of a sequence (shot.####.dng or a folder), not of one file")
     return Sequence([(_trailing_number(path), path)])
 
 

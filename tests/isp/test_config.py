@@ -36,7 +36,7 @@ def test_names_are_matched_without_case():
     ({"demosaic": {"algorithm": "ahd"}}, r"demosaic.algorithm = 'ahd' is unknown; expected one of .*bilinear"),
     ({"output": {"transfer": "gamma9"}}, r"output.transfer = 'gamma9' is unknown; expected one of .*srgb"),
     ({"output": {"compression": "gzip"}}, r"output.compression = 'gzip' is unknown; expected one of none, .*piz"),
-    ({"sensor": {"white_balance": "auto"}}, r"sensor.white_balance = 'auto'; expected 'as_shot'"),
+    ({"sensor": {"white_balance": "daylight"}}, r"sensor.white_balance = 'daylight'; expected 'auto', 'as_shot'"),
     ({"sensor": {"defect_threshold": 2}}, r"sensor.defect_threshold = 2 is outside \[0.0, 1.0\]"),
     ({"denoise": {"strength": "high"}}, r"denoise.strength must be a number"),
     ({"grade": {"interpolation": "cubic"}}, r"grade.interpolation = 'cubic' is not allowed"),

@@ -1,4 +1,6 @@
 """The sequence runner: order, missing and bad frames, resume, inputs never overwritten."""
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -104,6 +106,23 @@ def test_resume_sweeps_what_a_killed_run_left(shots, tmp_path):
     (out / ".notes.tmp.png").write_bytes(b"someone else's")
     list(process_sequence(shots / "shot.####.npy", out / "shot.####.png", Grey(), frames=[1]))
     assert sorted(p.name for p in out.iterdir()) == [".notes.tmp.png", "shot.0001.png"]
+
+
+def test_resume_leaves_the_temporaries_of_a_run_still_writing(shots, tmp_path):
+    """Two runs on one output folder: the second sweeps only what dead processes left."""
+    out = tmp_path / "out"
+    out.mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        (out / f".shot.0001.{live.pid}.abc123.tmp.png").write_bytes(b"being written")
+        (out / f".shot.0001.{dead.pid}.def456.tmp.png").write_bytes(b"left by a killed run")
+        list(process_sequence(shots / "shot.####.npy", out / "shot.####.png", Grey(), frames=[1]))
+    finally:
+        live.kill()
+        live.wait()
+    assert sorted(p.name for p in out.iterdir()) == [f".shot.0001.{live.pid}.abc123.tmp.png", "shot.0001.png"]
 
 
 def test_inputs_are_never_overwritten(shots):

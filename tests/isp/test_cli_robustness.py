@@ -1,0 +1,189 @@
+"""Bad input, interrupted runs and the paths of a run: one clear line, exit 2, nothing lost."""
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import isp
+from isp import config
+from isp.cli import main
+from isp.io import parse_frames
+from isp.io.dng import write_frame
+from isp.io.sequence import expand
+from isp.synth import SensorModel, default_chart, render
+
+ROOT = Path(__file__).resolve().parents[2]
+BLACKMAGIC = ROOT.parent / "shared" / "test_data" / "raw" / "Blackmagic.dng"
+
+
+def _dumps(folder: Path, numbers=(1, 2, 3), stem="s") -> list[Path]:
+    """Small .raw sensor dumps with JSON sidecars (no white balance in them)."""
+    paths = []
+    for n in numbers:
+        frame = render(default_chart(48, 64), SensorModel(seed=n), frame_number=n)
+        paths.append(write_frame(folder / f"{stem}.{n:04d}.raw", frame)[0])
+    return paths
+
+
+def _args(src, out, *more) -> list[str]:
+    return ["process", str(src), "-o", str(out), "--no-progress", *more]
+
+
+def test_a_frame_with_impossible_metadata_fails_alone(tmp_path, capsys):
+    """A sidecar whose black level is above the white level: that frame fails with one line
+    naming its file, the frames after it are still developed."""
+    _dumps(tmp_path)
+    side = tmp_path / "s.0002.raw.json"
+    side.write_text(json.dumps({**json.loads(side.read_text()), "black_level": 60000}))
+    code = main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (tmp_path / "o.0001.png").exists() and (tmp_path / "o.0003.png").exists()
+    assert "s.0002.raw: cannot read this file" in err and "Traceback" not in err
+    assert "2 frames processed, 1 FAILED (2)" in err
+
+
+@pytest.mark.skipif(not BLACKMAGIC.exists(), reason="../shared/test_data is absent")
+@pytest.mark.parametrize("size", [2000, 9000])
+def test_a_truncated_compressed_dng_is_refused_not_developed_black(tmp_path, size):
+    """LibRaw decodes the missing tiles of a cut-short lossless-JPEG DNG as zeros and says
+    nothing; the tile offsets say the data runs past the end of the file."""
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes(BLACKMAGIC.read_bytes()[:size])
+    with pytest.raises(isp.InputError, match=rf"cut.dng: truncated: .* the file has {size} bytes"):
+        isp.read(cut)
+
+
+def test_a_failed_write_names_the_output_not_its_temporary(tmp_path, monkeypatch):
+    def full_disk(path, *args):
+        raise RuntimeError(f"Failed to write pixel data to {path}: No space left on device")
+
+    monkeypatch.setitem(isp.io.writers._WRITERS, "exr", full_disk)
+    out = tmp_path / "graded.exr"
+    with pytest.raises(isp.InputError) as e:
+        isp.write(out, np.zeros((4, 4, 3), np.float32))
+    assert str(e.value) == f"{out}: cannot write (Failed to write pixel data to {out}: No space left on device)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_files_are_found_from_the_working_directory(tmp_path, monkeypatch):
+    """--lut next to a --config in another folder: the flag's path is the user's, not the config's."""
+    show = tmp_path / "show"
+    show.mkdir()
+    (show / "show.toml").write_text('[grade]\nlut = "look.cube"\n')
+    monkeypatch.chdir(tmp_path)
+    c = config.load(show / "show.toml", {"grade.lut": "other.cube", "grade.cdl": "shot.cc"})
+    assert c["grade"]["lut"] == tmp_path / "other.cube" and c["grade"]["cdl"] == tmp_path / "shot.cc"
+    assert config.load(show / "show.toml")["grade"]["lut"] == show / "look.cube"
+
+
+def test_timings_never_overwrite_an_input(tmp_path, capsys):
+    (src,) = _dumps(tmp_path, (1,))
+    before = src.read_bytes()
+    assert main(_args(src, tmp_path / "o.png", "--timings", str(src))) == 2
+    assert "refusing to write timings over an input" in capsys.readouterr().err
+    assert src.read_bytes() == before and not (tmp_path / "o.png").exists()
+
+
+def test_two_clips_that_would_write_the_same_outputs_are_refused(tmp_path):
+    _dumps(tmp_path, (1,), "A001_C001")
+    _dumps(tmp_path, (1,), "A001_C002")
+    with pytest.raises(isp.InputError, match=r"x.0001.png: would be written for both .*A001_C001.0001.raw and "):
+        list(isp.process_sequence(tmp_path, tmp_path / "out" / "x.####.png"))
+
+
+def test_frames_pick_from_a_folder_and_are_refused_for_one_file(tmp_path):
+    paths = _dumps(tmp_path, (1, 2, 3))
+    seq = expand(tmp_path, [2, 3, 4])
+    assert [n for n, _ in seq.frames] == [2, 3] and seq.missing == [4]
+    with pytest.raises(isp.InputError, match="--frames picks frames of a sequence"):
+        expand(paths[0], [1])
+
+
+def test_frame_ranges_are_bounded_and_missing_frames_are_reported_as_ranges(tmp_path, capsys):
+    with pytest.raises(isp.InputError, match="asks for more than 1000000 frames"):
+        parse_frames("1-100000000")
+    _dumps(tmp_path, (1, 5))
+    code = main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png", "--frames", "1-3,5,7-9"))
+    err = capsys.readouterr().err
+    assert code == 2 and "frames 2-3, 7-9 are missing" in err and err.count("missing") == 1
+
+
+def test_a_dump_without_white_balance_develops_by_default(tmp_path):
+    """The default white balance is as shot when the file says, else grey world: the README's
+    dump example needs no --white-balance. Asking for as_shot explicitly still refuses."""
+    (src,) = _dumps(tmp_path, (1,))
+    assert main(_args(src, tmp_path / "o.png")) == 0 and (tmp_path / "o.png").exists()
+    assert main(_args(src, tmp_path / "p.png", "--white-balance", "as_shot")) == 2
+
+
+def test_empty_outputs_are_not_taken_as_done(tmp_path):
+    _dumps(tmp_path, (1, 2))
+    (tmp_path / "o.0002.png").write_bytes(b"")  # a crash in a writer that was not atomic, say
+    assert main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png", "--skip-existing")) == 0
+    assert (tmp_path / "o.0002.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("given,expected", [("Rec.2020", "Rec2020"), ("P3", "DCI-P3"), ("bt.709", "Rec709")])
+def test_colour_space_spellings_that_isp_grade_takes_are_taken_everywhere(given, expected):
+    assert config.load(None, {"output.colorspace": given})["output"]["colorspace"] == expected
+
+
+@pytest.mark.parametrize("given,message", [
+    ({"input": {"width": "abc"}}, r"input.width = 'abc'; expected a whole number"),
+    ({"input": {"packing": "lz4"}}, r"input.packing = 'lz4' is not allowed"),
+    ({"denoise": {"strength": float("nan")}}, r"denoise.strength = nan is outside"),
+])
+def test_config_checks_what_it_used_to_pass_through(given, message):
+    with pytest.raises(isp.InputError, match=message):
+        config.load(given)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--offset", "-100"], "offset and stride are byte counts >= 0"),
+    (["--stride", "100"], "stride 100 is shorter than a row of 64 16-bit samples"),
+])
+def test_dump_offsets_and_strides_are_checked(tmp_path, capsys, flags, message):
+    (src,) = _dumps(tmp_path, (1,))
+    assert main(["info", str(src), *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_info_json_is_strict_json(capsys):
+    assert main(["info", "--json", "--noise", str(ROOT / "test_images" / "synth_rggb_10bit_clean.dng")]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    json.loads(capsys.readouterr().out, parse_constant=refuse)
+
+
+def test_ctrl_c_lets_the_frames_in_flight_finish(tmp_path):
+    """The first SIGINT stops the run after the frame being worked on: its result is reported, the
+    rest are not started, the summary says so, exit 130. Run in a child process: the signal
+    handler belongs to the main thread of the process that gets the signal."""
+    script = textwrap.dedent("""
+        import os, signal, sys
+        from isp.cli.process import report
+        from isp.sequence import FrameResult
+
+        started = []
+
+        def results():
+            for n in range(1, 6):
+                started.append(n)
+                if n == 2:
+                    os.kill(os.getpid(), signal.SIGINT)
+                yield FrameResult(n, None, skipped=False)
+
+        code = report(results(), progress=False, total=5)
+        print("started", started, "code", code)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "started [1, 2] code 130" in proc.stdout, proc.stderr
+    assert "stopping after the frames in flight" in proc.stderr
+    assert "2 frames processed" in proc.stderr and "interrupted: 3 frames not processed" in proc.stderr
