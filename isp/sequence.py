@@ -134,6 +134,8 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     if outputs[0] is not None:
         if not outputs[0].parent.is_dir():
             raise InputError(f"{outputs[0].parent}: output folder does not exist")
+        if not os.access(outputs[0].parent, os.W_OK):  # found now, not after developing every frame
+            raise InputError(f"{outputs[0].parent}: output folder is not writable")
         output_format(outputs[0], depth, compression)  # a depth or compression the format refuses
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
     _sweep_temporaries(outputs)

@@ -132,16 +132,17 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
                                               file=out)) as stopped:
         for r in results:
             bar.update(1)
-            if r.source is None and r.error:  # not on disk: reported as ranges, not a line each
+            not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
+            if missing and not not_on_disk:
+                bar.write(f"isp: {_missing_line(missing)}", file=out)
+                missing = []
+            if not_on_disk:
                 missing.append(r.number)
             elif not r.ok:
                 failed.append(r)
                 bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
                 if debug and r.exception is not None:
                     traceback.print_exception(r.exception, file=out)
-            if missing and (r.source is not None or not r.error):
-                bar.write(f"isp: {_missing_line(missing)}", file=out)
-                missing = []
             records.append({"frame": r.number, "source": str(r.source) if r.source else None,
                             "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
                             "skipped": r.skipped})
@@ -154,7 +155,7 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     wall = time.perf_counter() - t0
     print(summary(records, wall), file=out)
     if stopped():
-        print(f"interrupted: {total - len(records) if total else 'the remaining'} frames not processed; "
+        print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames; "
               "run again with --skip-existing to finish", file=out)
     if timings_path:
         from isp.io import atomic_path

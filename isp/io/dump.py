@@ -52,18 +52,24 @@ def read_dump(path: Path, **geometry) -> RawFrame:
     pack = str(g.get("packing", "none")).lower()
     order = str(g.get("byte_order", "little")).lower()
     offset = int(g.get("offset", 0))
+    if offset < 0 or int(g.get("stride", 0)) < 0:
+        raise InputError(f"{path}: offset and stride are byte counts >= 0, got {offset} and {g.get('stride')}")
     data = np.fromfile(path, dtype=np.uint8)[offset:]
     if pack == "mipi" and bits != 16:
         try:
             stride = int(g.get("stride", 0)) or packing.row_bytes(width, bits)
         except ValueError as e:
             raise InputError(f"{path}: {e}") from None
+        if stride < packing.row_bytes(width, bits):
+            raise InputError(f"{path}: stride {stride} is shorter than a packed row ({packing.row_bytes(width, bits)} bytes)")
         _check_size(path, data.size, stride * height, f"{width}x{height} RAW{bits} MIPI-packed, {stride} bytes a row")
         mosaic = packing.unpack(data, height, width, bits, stride)
     elif pack in ("none", "mipi"):
         if order not in ("little", "big"):
             raise InputError(f"{path}: byte_order must be 'little' or 'big', not {order!r}")
         stride = int(g.get("stride", 0)) or 2 * width
+        if stride < 2 * width:
+            raise InputError(f"{path}: stride {stride} is shorter than a row of {width} 16-bit samples ({2 * width} bytes)")
         _check_size(path, data.size, stride * height, f"{width}x{height} unpacked 16-bit")
         rows = data[: stride * height].reshape(height, stride)[:, : 2 * width]
         mosaic = np.ascontiguousarray(rows).view("<u2" if order == "little" else ">u2").astype(np.uint16)

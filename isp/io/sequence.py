@@ -47,7 +47,7 @@ def parse_frames(text: str) -> list[int]:
         b = int(m.group(2)) if m.group(2) is not None else a
         if b < a:
             raise InputError(f"--frames: range {a}-{b} ends before it starts")
-        if b - a >= MAX_FRAMES or len(numbers) + b - a >= MAX_FRAMES:
+        if len(numbers) + b - a + 1 > MAX_FRAMES:
             raise InputError(f"--frames: {text} asks for more than {MAX_FRAMES} frames")
         numbers.update(range(a, b + 1))
     return sorted(numbers)

@@ -186,4 +186,4 @@ def test_ctrl_c_lets_the_frames_in_flight_finish(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "started [1, 2] code 130" in proc.stdout, proc.stderr
     assert "stopping after the frames in flight" in proc.stderr
-    assert "2 frames processed" in proc.stderr and "interrupted: 3 frames not processed" in proc.stderr
+    assert "2 frames processed" in proc.stderr and "interrupted after 2 of 5 frames" in proc.stderr
