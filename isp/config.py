@@ -9,7 +9,8 @@
     [demosaic]  algorithm = "rcd" | "menon2007" | "malvar2004" | "bilinear" | ...
     [denoise]   method = "off" | "realtime" | "realtime2" | "hq" | "temporal"; strength = 1.0;
                 window = 5 (frames the temporal denoiser averages over, in a sequence)
-    [grade]     cdl = "shot.cc"; lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
+    [grade]     cdl = "shot.cc"; cccid = "A001" (which correction of a .ccc/.cdl; default the first);
+                lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
     [output]    colorspace = "sRGB" | "ACEScg" | ...; transfer = "srgb" | "linear" | ...;
                 depth = 8 | 16 | 32 | "half" | "float" (default: the format's first);
                 compression = "none" (default) | EXR: "zip", "piz", "dwaa", ... | TIFF: "zlib", "lzw", "zstd"
@@ -129,6 +130,12 @@ def _depth(key, v):
     raise InputError(f"config: {key} = {v!r}; expected 8, 16, 32, 'half' or 'float'")
 
 
+def _name(key, v):
+    if not isinstance(v, str) or not v:
+        raise InputError(f"config: {key} = {v!r}; expected a name")
+    return v
+
+
 def _level(key, v):
     """A level: a number, or one per CFA site as [a, b, c, d]."""
     values = v if isinstance(v, list) and len(v) == 4 else [v]
@@ -168,6 +175,7 @@ SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
                 "window": (5, _window)},
     "grade": {
         "cdl": (None, _optional_path),
+        "cccid": (None, _name),
         "lut": (None, _optional_path),
         "interpolation": ("tetrahedral", _one_of("tetrahedral", "trilinear")),
     },

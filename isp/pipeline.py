@@ -68,7 +68,7 @@ class Pipeline:
         self.space = c["output"]["colorspace"]
         self.transfer = TRANSFER_FUNCTIONS[c["output"]["transfer"]]
 
-        self.cdl = grade.read_cdl(c["grade"]["cdl"]) if c["grade"]["cdl"] else None
+        self.cdl = grade.read_cdl(c["grade"]["cdl"], id=c["grade"]["cccid"]) if c["grade"]["cdl"] else None
         self.lut = grade.compile_lut(c["grade"]["lut"]) if c["grade"]["lut"] else None
         self.interpolation = c["grade"]["interpolation"]
         self._cdl_args = _cdl_args(self.cdl)

@@ -41,6 +41,7 @@ def add_pipeline_flags(p):
                         "a temperature in K, or R,G,B multipliers")
     p.add_argument("--lut", "--grade", dest="lut", metavar="FILE", help="a LUT file (.cube, .spi1d, .spi3d, .csp)")
     p.add_argument("--cdl", metavar="FILE", help="an ASC CDL file (.cdl, .cc, .ccc)")
+    p.add_argument("--cccid", metavar="ID", help="which ColorCorrection of a .ccc/.cdl (default: the first)")
     p.add_argument("--colorspace", metavar="NAME", help="output colour space, e.g. sRGB, Rec.2020, ACEScg")
     p.add_argument("--transfer", metavar="NAME", help="output transfer function, e.g. srgb, linear, slog3")
     p.add_argument("--depth", help="output depth: 8, 16, 32, half or float")
@@ -52,7 +53,8 @@ def overrides(args) -> dict:
     """Config overrides from the command line: {"section.key": value} for every flag given."""
     o = {}
     for flag, key in (("demosaic", "demosaic.algorithm"), ("denoise", "denoise.method"), ("strength", "denoise.strength"),
-                      ("lut", "grade.lut"), ("cdl", "grade.cdl"), ("colorspace", "output.colorspace"),
+                      ("lut", "grade.lut"), ("cdl", "grade.cdl"), ("cccid", "grade.cccid"),
+                      ("colorspace", "output.colorspace"),
                       ("transfer", "output.transfer"), ("compression", "output.compression")):
         if getattr(args, flag, None) is not None:
             o[key] = getattr(args, flag)

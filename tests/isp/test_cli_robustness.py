@@ -187,3 +187,17 @@ def test_ctrl_c_lets_the_frames_in_flight_finish(tmp_path):
     assert "started [1, 2] code 130" in proc.stdout, proc.stderr
     assert "stopping after the frames in flight" in proc.stderr
     assert "2 frames processed" in proc.stderr and "interrupted after 2 of 5 frames" in proc.stderr
+
+
+def test_the_pipeline_takes_one_correction_of_a_collection_by_id(tmp_path):
+    """`isp process --cccid` / `[grade] cccid`, as `isp grade --cccid` already did."""
+    (tmp_path / "grade.ccc").write_text(
+        '<ColorCorrectionCollection xmlns="urn:ASC:CDL:v1.01">'
+        '<ColorCorrection id="shot_010"><SOPNode><Slope>1.1 1 0.9</Slope><Offset>0 0 0</Offset>'
+        '<Power>1 1 1</Power></SOPNode></ColorCorrection>'
+        '<ColorCorrection id="shot_020"><SOPNode><Slope>2 2 2</Slope><Offset>0 0 0</Offset>'
+        '<Power>1 1 1</Power></SOPNode></ColorCorrection></ColorCorrectionCollection>')
+    pipeline = isp.Pipeline.from_config({"grade": {"cdl": str(tmp_path / "grade.ccc"), "cccid": "shot_020"}})
+    assert pipeline.cdl.id == "shot_020" and pipeline.cdl.slope == (2.0, 2.0, 2.0)
+    with pytest.raises(isp.InputError, match="no ColorCorrection with id 'shot_999'"):
+        isp.Pipeline.from_config({"grade": {"cdl": str(tmp_path / "grade.ccc"), "cccid": "shot_999"}})
