@@ -40,13 +40,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"isp {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"isp {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command)
     except SystemError as e:  # Ctrl-C landing inside a numba kernel comes back wrapped in this
         if not isinstance(e.__cause__ or e.__context__, KeyboardInterrupt):
             raise
-        print(f"isp {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command)
+
+
+def _interrupted(command: str) -> int:
+    print(f"isp {command}: interrupted", file=sys.stderr)
+    return 130
 
 
 def _one_line(e: BaseException) -> str:

@@ -130,8 +130,7 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     t0 = time.perf_counter()
     failed, records, missing = [], [], []
     bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
-    with _stop_on_interrupt(lambda: bar.write("isp: stopping after the frames in flight (Ctrl-C again to abort)",
-                                              file=out)) as stopped:
+    with _stop_on_interrupt(lambda text: bar.write(f"isp: {text}", file=out)) as (stopped, closing):
         for r in results:
             bar.update(1)
             not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
@@ -149,7 +148,8 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
                             "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
                             "skipped": r.skipped})
             if stopped():
-                results.close()  # the frames being read, developed and written finish first
+                closing.set()  # from here on only the frames in flight are finished: a few seconds
+                results.close()
                 break
     if missing:
         bar.write(f"isp: {_missing_line(missing)}", file=out)
@@ -157,8 +157,8 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     wall = time.perf_counter() - t0
     print(summary(records, wall), file=out)
     if stopped():
-        print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames; "
-              "run again with --skip-existing to finish", file=out)
+        print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames (and those in flight, "
+              "finished and written); run again with --skip-existing to finish", file=out)
     if timings_path:
         from isp.io import atomic_path
 
@@ -169,22 +169,27 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
 
 @contextlib.contextmanager
 def _stop_on_interrupt(notice):
-    """While the block runs, the first SIGINT only sets a flag (yielded as a callable) and calls
-    `notice`; the second raises KeyboardInterrupt as usual. Outside the main thread, nothing changes."""
+    """While the block runs, the first SIGINT only sets a flag (`stopped`, yielded with `closing`)
+    and calls `notice`; a second one raises KeyboardInterrupt as usual, unless the caller has set
+    `closing` (it is finishing the images in flight: leaving in the middle of a file would leave
+    its temporary behind and abort OpenEXR's threads). Outside the main thread, nothing changes."""
+    flag, closing = threading.Event(), threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
+        yield flag.is_set, closing
         return
-    flag = threading.Event()
 
     def on_sigint(signum, frame):
-        if flag.is_set():
+        if not flag.is_set():
+            flag.set()
+            notice("stopping after the frames in flight (Ctrl-C again to abort)")
+        elif closing.is_set():
+            notice("finishing the images being written")
+        else:
             raise KeyboardInterrupt
-        flag.set()
-        notice()
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        yield flag.is_set
+        yield flag.is_set, closing
     finally:
         signal.signal(signal.SIGINT, previous)
 
