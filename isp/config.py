@@ -237,6 +237,8 @@ def validate(given: dict, base_dir: Path) -> dict:
             if isinstance(checked, Path) and not checked.is_absolute():
                 checked = base_dir / checked
             config[section][key] = checked
+    if config["grade"]["cccid"] is not None and config["grade"]["cdl"] is None:
+        raise InputError("config: grade.cccid picks a correction of grade.cdl, which is not given")
     return config
 
 

@@ -3,3 +3,10 @@
 
 class InputError(Exception):
     """Bad input: the message names the file or key and says what is wrong, in one line."""
+
+
+def is_interrupt(e: BaseException) -> bool:
+    """Ctrl-C: a KeyboardInterrupt, or the SystemError numba wraps one in when it lands inside a
+    compiled kernel."""
+    return isinstance(e, KeyboardInterrupt) or (
+        isinstance(e, SystemError) and isinstance(e.__cause__ or e.__context__, KeyboardInterrupt))

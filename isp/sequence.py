@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from isp.denoise import window
-from isp.errors import InputError
+from isp.errors import InputError, is_interrupt
 from isp.io import expand, frame_path, read, write
-from isp.io.writers import output_format
+from isp.io.writers import output_format, writer_id
 from isp.io.sequence import is_pattern
 
 
@@ -80,28 +80,39 @@ def _check_not_inputs(sources: list[Path], outputs: list[Path | None]) -> None:
 
 
 def _sweep_temporaries(outputs: list[Path | None]) -> None:
-    """Remove what a killed earlier run left of its atomic writes (`.<stem>.<pid>.XXXX.tmp<suffix>`
-    beside an output, `isp.io.atomic_path`) when the process that wrote it is gone: another run
-    still writing to the same folder keeps its files. Finished outputs are never touched."""
+    """Remove what a killed earlier run left of its atomic writes (`.<stem>.<host>-<pid>.XXXX.tmp
+    <suffix>` beside an output, `isp.io.atomic_path`): this machine's when the process that wrote
+    it is gone, another machine's (a render farm on a shared disk) only when a day old. A run
+    still writing to the same folder keeps its files; finished outputs are never touched."""
     for folder, suffix in {(p.parent, p.suffix) for p in outputs if p is not None}:
         stems = {p.stem for p in outputs if p is not None and p.parent == folder}
         for tmp in folder.glob(f".*.tmp{suffix}") if folder.is_dir() else ():
-            stem, pid = _temporary_owner(tmp.name[1:-len(f".tmp{suffix}")], stems)
-            if stem in stems and not _alive(pid):
+            stem, owner = _temporary_owner(tmp.name[1:-len(f".tmp{suffix}")], stems)
+            if stem in stems and _abandoned(tmp, owner):
                 tmp.unlink(missing_ok=True)
 
 
-def _temporary_owner(name: str, stems: set[str]) -> tuple[str, int | None]:
-    """(output stem, writer's pid) of a temporary's name without its dot and suffix."""
+def _temporary_owner(name: str, stems: set[str]) -> tuple[str, str | None]:
+    """(output stem, `<host>-<pid>` of the writer) of a temporary's name without dot and suffix."""
     parts = name.rsplit(".", 2)
-    if len(parts) == 3 and parts[0] in stems and parts[1].isdigit():
-        return parts[0], int(parts[1])
-    return name.rsplit(".", 1)[0], None  # written by an older isp: no pid
+    if len(parts) == 3 and parts[0] in stems and "-" in parts[1]:
+        return parts[0], parts[1]
+    return name.rsplit(".", 1)[0], None  # written by an older isp: no owner
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
+def _abandoned(tmp: Path, owner: str | None) -> bool:
+    if owner is None:
+        return True
+    host, _, pid = owner.rpartition("-")
+    if host != writer_id().rpartition("-")[0] or not pid.isdigit():
+        try:
+            return time.time() - tmp.stat().st_mtime > 86400
+        except FileNotFoundError:
+            return False
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
     if os.name != "posix":  # no harmless way to ask: keep the file
         return True
     try:
@@ -115,15 +126,16 @@ def _alive(pid: int | None) -> bool:
 
 def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | None = None,
                      skip_existing: bool = False, depth=None, geometry: dict | None = None,
-                     compression: str | None = None, read_ahead: int = 2,
-                     write_behind: int = 2) -> Iterator[FrameResult]:
+                     compression: str | None = None, read_ahead: int = 2, write_behind: int = 2,
+                     should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
     """Process a sequence frame by frame, yielding a FrameResult per frame in order.
 
     `inputs`: a pattern (`shot.####.dng`, `shot.%04d.dng`), a folder, a file or a list of files.
     `output`: an output pattern (or a single file for a single frame), or None to get each image
     back in `FrameResult.image` instead of writing it. Missing frames in the requested range come
     back as failed results; `skip_existing` leaves frames whose output already exists alone.
-    `depth` and `compression` are the writer's (`isp.write`).
+    `depth` and `compression` are the writer's (`isp.write`). When `should_stop()` turns true, no
+    further frame is started; the frames in flight are finished, written and yielded.
     """
     from isp.pipeline import Pipeline
 
@@ -180,6 +192,8 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
             return not (skip_existing and out is not None and out.is_file() and out.stat().st_size > 0)
 
         for k, (n, path, out) in enumerate(todo):
+            if should_stop is not None and should_stop():
+                break
             start, stop = window(len(todo), k, size)
             for i in range(start, min(len(todo), max(stop, k + 1 + read_ahead))):
                 if i not in reads and (i < stop or wanted(i)):
@@ -204,6 +218,8 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                     else:
                         writing = writer.submit(save, result, image)
                 except Exception as e:  # this frame fails; the others go on
+                    if is_interrupt(e):
+                        raise
                     result.fail(e)
             finished.append((result, writing))  # results leave in frame order, writes complete
             while len(finished) > max(0, write_behind):
@@ -229,5 +245,7 @@ def _finish(result: FrameResult, pending: Future | None) -> FrameResult:
         if pending is not None:
             pending.result()
     except Exception as e:
+        if is_interrupt(e):
+            raise
         result.fail(e)
     return result

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from isp.errors import InputError
+from isp.errors import InputError, is_interrupt
 
 COMMANDS = ("info", "synth", "process", "grade", "bench", "demo")
 
@@ -39,17 +39,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"isp {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return _interrupted(args.command)
-    except SystemError as e:  # Ctrl-C landing inside a numba kernel comes back wrapped in this
-        if not isinstance(e.__cause__ or e.__context__, KeyboardInterrupt):
+    except (KeyboardInterrupt, SystemError) as e:
+        if not is_interrupt(e):
             raise
-        return _interrupted(args.command)
-
-
-def _interrupted(command: str) -> int:
-    print(f"isp {command}: interrupted", file=sys.stderr)
-    return 130
+        print(f"isp {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _one_line(e: BaseException) -> str:

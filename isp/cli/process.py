@@ -87,12 +87,14 @@ def run(args) -> int:
     inputs = args.input[0] if len(args.input) == 1 else args.input
     sequence = expand(inputs, frames)
     timings = _timings_path(args, sequence, pipeline.config)
-    results = process_sequence(inputs, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
-                               depth=pipeline.config["output"]["depth"],
-                               geometry={**_config_geometry(pipeline.config, sequence), **geometry(args)},
-                               compression=pipeline.config["output"]["compression"])
-    return report(results, progress=not args.no_progress, timings_path=timings,
-                  total=len(sequence) + len(sequence.missing), debug=args.debug)
+    with _stop_on_interrupt() as (stopped, closing):
+        results = process_sequence(inputs, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
+                                   depth=pipeline.config["output"]["depth"],
+                                   geometry={**_config_geometry(pipeline.config, sequence), **geometry(args)},
+                                   compression=pipeline.config["output"]["compression"], should_stop=stopped)
+        return report(results, progress=not args.no_progress, timings_path=timings,
+                      total=len(sequence) + len(sequence.missing), debug=args.debug, stopped=stopped,
+                      closing=closing)
 
 
 def _config_geometry(config, sequence) -> dict:
@@ -105,74 +107,79 @@ def _config_geometry(config, sequence) -> dict:
 
 
 def _timings_path(args, sequence, config) -> Path | None:
-    """--timings, checked before any frame is developed: its folder exists and it is not one of
-    the run's inputs (frames, config, LUT, CDL)."""
+    """--timings, checked before any frame is developed: its folder exists, it is not a folder,
+    and it is none of the run's inputs (frames, config, LUT, CDL) or outputs."""
     if not args.timings:
         return None
+    from isp.sequence import output_paths
+
     path = Path(args.timings)
     if not path.parent.is_dir():
         raise InputError(f"{path.parent}: folder for --timings does not exist")
+    if path.is_dir():
+        raise InputError(f"{path}: --timings names a folder; give a file name like timings.json")
     inputs = [p for _, p in sequence.frames] + [Path(p) for p in (args.config, config["grade"]["lut"],
                                                                  config["grade"]["cdl"]) if p]
     if path.resolve() in {p.resolve() for p in inputs}:
         raise InputError(f"{path}: refusing to write timings over an input file")
+    if path.resolve() in {p.resolve() for p in output_paths(sequence, args.output)}:
+        raise InputError(f"{path}: --timings would replace one of the run's output images")
     return path
 
 
 def report(results, progress: bool = True, timings_path=None, out=None, total: int | None = None,
-           debug: bool = False) -> int:
+           debug: bool = False, stopped=lambda: False, closing=None) -> int:
     """Drive the results with a progress bar, then print a summary; exit status 2 if any frame
-    failed, 130 if Ctrl-C stopped the run. The first Ctrl-C lets the frames in flight finish and
-    be written (nothing is left half done, and --skip-existing resumes); a second one aborts."""
+    failed, 130 if the run was stopped (`stopped()`, see `_stop_on_interrupt`): once it is,
+    the results still coming are those of the frames in flight, and `closing` is set."""
     from tqdm import tqdm
 
     out = out or sys.stderr
     t0 = time.perf_counter()
-    failed, records, missing = [], [], []
+    records, missing = [], []
     bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
-    with _stop_on_interrupt(lambda text: bar.write(f"isp: {text}", file=out)) as (stopped, closing):
-        for r in results:
-            bar.update(1)
-            not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
-            if missing and not not_on_disk:
-                bar.write(f"isp: {_missing_line(missing)}", file=out)
-                missing = []
-            if not_on_disk:
-                missing.append(r.number)
-            elif not r.ok:
-                failed.append(r)
-                bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
-                if debug and r.exception is not None:
-                    traceback.print_exception(r.exception, file=out)
-            records.append({"frame": r.number, "source": str(r.source) if r.source else None,
-                            "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
-                            "skipped": r.skipped})
-            if stopped():
-                closing.set()  # from here on only the frames in flight are finished: a few seconds
-                results.close()
-                break
+    for r in results:
+        if stopped() and closing is not None:
+            closing.set()
+        bar.update(1)
+        not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
+        if missing and not not_on_disk:
+            bar.write(f"isp: {_missing_line(missing)}", file=out)
+            missing = []
+        if not_on_disk:
+            missing.append(r.number)
+        elif not r.ok:
+            bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
+            if debug and r.exception is not None:
+                traceback.print_exception(r.exception, file=out)
+        records.append({"frame": r.number, "source": str(r.source) if r.source else None,
+                        "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
+                        "skipped": r.skipped})
     if missing:
         bar.write(f"isp: {_missing_line(missing)}", file=out)
     bar.close()
     wall = time.perf_counter() - t0
     print(summary(records, wall), file=out)
     if stopped():
-        print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames (and those in flight, "
-              "finished and written); run again with --skip-existing to finish", file=out)
+        print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames; "
+              "run again with --skip-existing to finish", file=out)
     if timings_path:
         from isp.io import atomic_path
 
         with atomic_path(timings_path) as tmp:
             tmp.write_text(json.dumps({"wall_s": wall, "frames": records}, indent=1))
-    return 130 if stopped() else 2 if failed or any(r["error"] for r in records) else 0
+    return 130 if stopped() else 2 if any(r["error"] for r in records) else 0
 
 
 @contextlib.contextmanager
-def _stop_on_interrupt(notice):
-    """While the block runs, the first SIGINT only sets a flag (`stopped`, yielded with `closing`)
-    and calls `notice`; a second one raises KeyboardInterrupt as usual, unless the caller has set
-    `closing` (it is finishing the images in flight: leaving in the middle of a file would leave
-    its temporary behind and abort OpenEXR's threads). Outside the main thread, nothing changes."""
+def _stop_on_interrupt():
+    """While the block runs, the first SIGINT only sets a flag, `stopped` (yielded with the event
+    `closing`): the run starts no further frame. A second one raises KeyboardInterrupt as usual,
+    unless `closing` is set (the frames in flight are being written: leaving in the middle of a
+    file would leave its temporary behind and abort OpenEXR's threads). Outside the main thread,
+    nothing changes."""
+    from tqdm import tqdm
+
     flag, closing = threading.Event(), threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag.is_set, closing
@@ -181,9 +188,9 @@ def _stop_on_interrupt(notice):
     def on_sigint(signum, frame):
         if not flag.is_set():
             flag.set()
-            notice("stopping after the frames in flight (Ctrl-C again to abort)")
+            tqdm.write("isp: stopping after the frames in flight (Ctrl-C again to abort)", file=sys.stderr)
         elif closing.is_set():
-            notice("finishing the images being written")
+            tqdm.write("isp: finishing the images being written", file=sys.stderr)
         else:
             raise KeyboardInterrupt
 
@@ -213,7 +220,8 @@ def summary(records: list[dict], wall: float) -> str:
     if skipped:
         line += f", {skipped} skipped (output exists)"
     if failed:
-        line += f", {len(failed)} FAILED ({', '.join(str(r['frame'] or r['source']) for r in failed[:10])}"
+        names = (str(r["frame"] if r["frame"] is not None else r["source"]) for r in failed[:10])
+        line += f", {len(failed)} FAILED ({', '.join(names)}"
         line += ", ...)" if len(failed) > 10 else ")"
     if done:
         line += f" in {wall:.2f} s ({len(done) / wall:.2f} fps)"

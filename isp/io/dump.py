@@ -57,11 +57,12 @@ def read_dump(path: Path, **geometry) -> RawFrame:
     data = np.fromfile(path, dtype=np.uint8)[offset:]
     if pack == "mipi" and bits != 16:
         try:
-            stride = int(g.get("stride", 0)) or packing.row_bytes(width, bits)
+            row = packing.row_bytes(width, bits)
         except ValueError as e:
             raise InputError(f"{path}: {e}") from None
-        if stride < packing.row_bytes(width, bits):
-            raise InputError(f"{path}: stride {stride} is shorter than a packed row ({packing.row_bytes(width, bits)} bytes)")
+        stride = int(g.get("stride", 0)) or row
+        if stride < row:
+            raise InputError(f"{path}: stride {stride} is shorter than a packed row ({row} bytes)")
         _check_size(path, data.size, stride * height, f"{width}x{height} RAW{bits} MIPI-packed, {stride} bytes a row")
         mosaic = packing.unpack(data, height, width, bits, stride)
     elif pack in ("none", "mipi"):

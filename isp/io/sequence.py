@@ -47,9 +47,11 @@ def parse_frames(text: str) -> list[int]:
         b = int(m.group(2)) if m.group(2) is not None else a
         if b < a:
             raise InputError(f"--frames: range {a}-{b} ends before it starts")
-        if len(numbers) + b - a + 1 > MAX_FRAMES:
+        if b - a + 1 > MAX_FRAMES:
             raise InputError(f"--frames: {text} asks for more than {MAX_FRAMES} frames")
         numbers.update(range(a, b + 1))
+        if len(numbers) > MAX_FRAMES:
+            raise InputError(f"--frames: {text} asks for more than {MAX_FRAMES} frames")
     return sorted(numbers)
 
 

@@ -9,6 +9,7 @@ writer, not the pipeline, set a sequence's frame rate. `COMPRESSIONS` lists what
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,10 +38,10 @@ COMPRESSIONS = {
 @contextmanager
 def atomic_path(path: Path):
     """Yield a temporary path beside `path` (same suffix); rename it onto `path` on success.
-    Its name, `.<stem>.<pid>.XXXX.tmp<suffix>`, says which process writes it (see
-    `isp.sequence`, which sweeps up the temporaries of runs that were killed)."""
+    Its name, `.<stem>.<host>-<pid>.XXXX.tmp<suffix>`, says which process on which machine writes
+    it (see `isp.sequence`, which sweeps up the temporaries of runs that were killed)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{writer_id()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -49,6 +50,11 @@ def atomic_path(path: Path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def writer_id() -> str:
+    """`<host>-<pid>` of this process, as temporaries are named (dots in the host name as '_')."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
 
 
 def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression: str | None = None) -> Path:

@@ -92,6 +92,7 @@ def test_timings_never_overwrite_an_input(tmp_path, capsys):
 def test_two_clips_that_would_write_the_same_outputs_are_refused(tmp_path):
     _dumps(tmp_path, (1,), "A001_C001")
     _dumps(tmp_path, (1,), "A001_C002")
+    (tmp_path / "out").mkdir()
     with pytest.raises(isp.InputError, match=r"x.0001.png: would be written for both .*A001_C001.0001.raw and "):
         list(isp.process_sequence(tmp_path, tmp_path / "out" / "x.####.png"))
 
@@ -163,30 +164,33 @@ def test_info_json_is_strict_json(capsys):
 
 
 def test_ctrl_c_lets_the_frames_in_flight_finish(tmp_path):
-    """The first SIGINT stops the run after the frame being worked on: its result is reported, the
-    rest are not started, the summary says so, exit 130. Run in a child process: the signal
-    handler belongs to the main thread of the process that gets the signal."""
-    script = textwrap.dedent("""
+    """A SIGINT while frame 2 is developed: frames 1 and 2 are finished, written and reported,
+    no later frame is started, the summary says so, exit 130. Run in a child process: the
+    signal handler belongs to the main thread of the process that gets the signal."""
+    _dumps(tmp_path, (1, 2, 3, 4, 5))
+    script = textwrap.dedent(f"""
         import os, signal, sys
-        from isp.cli.process import report
-        from isp.sequence import FrameResult
+        from isp.cli import main
+        from isp.pipeline import Pipeline
 
-        started = []
+        developed = []
+        real = Pipeline.process_timed
 
-        def results():
-            for n in range(1, 6):
-                started.append(n)
-                if n == 2:
-                    os.kill(os.getpid(), signal.SIGINT)
-                yield FrameResult(n, None, skipped=False)
+        def process_timed(self, frame, **kw):
+            developed.append(frame.frame_number)
+            if frame.frame_number == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+            return real(self, frame, **kw)
 
-        code = report(results(), progress=False, total=5)
-        print("started", started, "code", code)
+        Pipeline.process_timed = process_timed
+        code = main(["process", r"{tmp_path / 's.####.raw'}", "-o", r"{tmp_path / 'o.####.png'}", "--no-progress"])
+        print("developed", developed, "code", code)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert "started [1, 2] code 130" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert "developed [1, 2] code 130" in proc.stdout, proc.stderr
     assert "stopping after the frames in flight" in proc.stderr
     assert "2 frames processed" in proc.stderr and "interrupted after 2 of 5 frames" in proc.stderr
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.0001.png", "o.0002.png"]
 
 
 def test_the_pipeline_takes_one_correction_of_a_collection_by_id(tmp_path):
@@ -201,3 +205,15 @@ def test_the_pipeline_takes_one_correction_of_a_collection_by_id(tmp_path):
     assert pipeline.cdl.id == "shot_020" and pipeline.cdl.slope == (2.0, 2.0, 2.0)
     with pytest.raises(isp.InputError, match="no ColorCorrection with id 'shot_999'"):
         isp.Pipeline.from_config({"grade": {"cdl": str(tmp_path / "grade.ccc"), "cccid": "shot_999"}})
+
+
+def test_a_correction_id_needs_a_cdl():
+    with pytest.raises(isp.InputError, match="grade.cccid picks a correction of grade.cdl, which is not given"):
+        config.load({"grade": {"cccid": "shot_010"}})
+
+
+def test_timings_never_replace_an_output_image(tmp_path, capsys):
+    (src,) = _dumps(tmp_path, (1,))
+    assert main(_args(src, tmp_path / "o.png", "--timings", str(tmp_path / "o.png"))) == 2
+    assert "--timings would replace one of the run's output images" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

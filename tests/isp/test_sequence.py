@@ -1,4 +1,5 @@
 """The sequence runner: order, missing and bad frames, resume, inputs never overwritten."""
+import os
 import subprocess
 import sys
 import time
@@ -8,6 +9,7 @@ import pytest
 
 import isp
 from isp.io.dng import write_frame
+from isp.io.writers import writer_id
 from isp.sequence import process_sequence
 from isp.synth import SensorModel, render
 
@@ -109,20 +111,27 @@ def test_resume_sweeps_what_a_killed_run_left(shots, tmp_path):
 
 
 def test_resume_leaves_the_temporaries_of_a_run_still_writing(shots, tmp_path):
-    """Two runs on one output folder: the second sweeps only what dead processes left."""
+    """Two runs on one output folder: the second sweeps only what dead processes left (on another
+    machine sharing the disk it cannot tell, so only day-old files)."""
     out = tmp_path / "out"
     out.mkdir()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     try:
-        (out / f".shot.0001.{live.pid}.abc123.tmp.png").write_bytes(b"being written")
-        (out / f".shot.0001.{dead.pid}.def456.tmp.png").write_bytes(b"left by a killed run")
+        host = writer_id().rpartition("-")[0]
+        (out / f".shot.0001.{host}-{live.pid}.abc123.tmp.png").write_bytes(b"being written")
+        (out / f".shot.0001.{host}-{dead.pid}.def456.tmp.png").write_bytes(b"left by a killed run")
+        (out / ".shot.0001.farm07-12.ghi789.tmp.png").write_bytes(b"another machine, writing now")
+        old = out / ".shot.0001.farm07-13.jkl012.tmp.png"
+        old.write_bytes(b"another machine, two days ago")
+        os.utime(old, (time.time() - 2 * 86400,) * 2)
         list(process_sequence(shots / "shot.####.npy", out / "shot.####.png", Grey(), frames=[1]))
     finally:
         live.kill()
         live.wait()
-    assert sorted(p.name for p in out.iterdir()) == [f".shot.0001.{live.pid}.abc123.tmp.png", "shot.0001.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([
+        f".shot.0001.{host}-{live.pid}.abc123.tmp.png", ".shot.0001.farm07-12.ghi789.tmp.png", "shot.0001.png"])
 
 
 def test_inputs_are_never_overwritten(shots):
