@@ -20,8 +20,8 @@ def alternate(contenders: dict[str, Callable[[], object]], repeats: int = 5,
 
     Returns each one's list of times in ms. Alternating spreads machine noise (other load,
     frequency changes) evenly over all contenders instead of over whichever ran last. `runs`
-    gives a contender several timed calls per round (a fast one beside slow peers: more samples
-    for its median at little cost).
+    gives a contender several timed calls per round, back to back (a fast one beside slow peers:
+    more samples for its median at little cost).
     """
     for fn in contenders.values():
         fn()
