@@ -251,6 +251,19 @@ def as_shot_gains(frame) -> np.ndarray:
     A frame with neither gets the D65 (daylight) white through its matrix; with no matrix either,
     InputError.
     """
+    gains = _recorded_white(frame)
+    if gains is None:
+        raise InputError(f"{_frame_name(frame)}: no as-shot white balance in the metadata; use grey_world, "
+                         "white_patch, a colour temperature or multipliers")
+    return gains
+
+
+def has_as_shot(frame) -> bool:
+    """Whether `as_shot_gains` has something to go on for this frame."""
+    return _recorded_white(frame) is not None
+
+
+def _recorded_white(frame) -> np.ndarray | None:
     if frame.wb is not None:
         return _normalise(frame.wb)
     if frame.dng is not None and frame.dng.as_shot_neutral is not None:
@@ -258,14 +271,7 @@ def as_shot_gains(frame) -> np.ndarray:
     m = _xyz_to_camera_d65(frame)
     if m is not None:
         return _normalise(1.0 / (m @ _colour().xy_to_XYZ(_d65_xy())))
-    raise InputError(f"{_frame_name(frame)}: no as-shot white balance in the metadata; use grey_world, "
-                     "white_patch, a colour temperature or multipliers")
-
-
-def has_as_shot(frame) -> bool:
-    """Whether `as_shot_gains` has something to go on for this frame."""
-    return frame.wb is not None or (frame.dng is not None and frame.dng.as_shot_neutral is not None) \
-        or _xyz_to_camera_d65(frame) is not None
+    return None
 
 
 def temperature_gains(frame, cct: float, tint: float = 0.0) -> np.ndarray:

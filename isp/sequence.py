@@ -130,7 +130,8 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
                      should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
     """Process a sequence frame by frame, yielding a FrameResult per frame in order.
 
-    `inputs`: a pattern (`shot.####.dng`, `shot.%04d.dng`), a folder, a file or a list of files.
+    `inputs`: a pattern (`shot.####.dng`, `shot.%04d.dng`), a folder, a file, a list of files, or
+    the Sequence `isp.io.expand` made of one (`frames` then goes unused).
     `output`: an output pattern (or a single file for a single frame), or None to get each image
     back in `FrameResult.image` instead of writing it. Missing frames in the requested range come
     back as failed results; `skip_existing` leaves frames whose output already exists alone.

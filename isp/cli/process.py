@@ -88,7 +88,7 @@ def run(args) -> int:
     sequence = expand(inputs, frames)
     timings = _timings_path(args, sequence, pipeline.config)
     with _stop_on_interrupt() as (stopped, closing):
-        results = process_sequence(inputs, args.output, pipeline, frames=frames, skip_existing=args.skip_existing,
+        results = process_sequence(sequence, args.output, pipeline, skip_existing=args.skip_existing,
                                    depth=pipeline.config["output"]["depth"],
                                    geometry={**_config_geometry(pipeline.config, sequence), **geometry(args)},
                                    compression=pipeline.config["output"]["compression"], should_stop=stopped)

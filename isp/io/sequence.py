@@ -76,7 +76,10 @@ def _template_regex(template: Path) -> re.Pattern:
 
 
 def expand(spec, frames: list[int] | None = None) -> Sequence:
-    """The frames that `spec` names: a pattern, a directory, one file, or a list of any of these."""
+    """The frames that `spec` names: a pattern, a directory, one file, or a list of any of these
+    (or an expanded Sequence, returned as it is)."""
+    if isinstance(spec, Sequence):
+        return spec
     if isinstance(spec, (list, tuple)):
         if len(spec) == 1:
             return expand(spec[0], frames)
