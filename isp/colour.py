@@ -352,7 +352,8 @@ def white_balance_gains(frame, spec="as_shot", mosaic=None) -> np.ndarray:
         s = {"asshot": "as_shot", "camera": "as_shot", "greyworld": "grey_world", "gray_world": "grey_world",
              "whitepatch": "white_patch", "max_rgb": "white_patch"}.get(s, s)
         if s == "auto":
-            return as_shot_gains(frame) if has_as_shot(frame) else grey_world_gains(frame, mosaic)
+            recorded = _recorded_white(frame)
+            return recorded if recorded is not None else grey_world_gains(frame, mosaic)
         if s == "as_shot":
             return as_shot_gains(frame)
         if s == "grey_world":
