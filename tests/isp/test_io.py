@@ -163,6 +163,26 @@ def test_writers_round_trip(tmp_path, name, depth, tol):
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("name,depth", [("a.png", 8), ("a.png", 16), ("a.jpg", 8), ("a.tif", 16), ("a.exr", "half")])
+def test_display_files_hold_red_in_red(tmp_path, name, depth):
+    """Channel order checked by another reader: OpenCV's (BGR), tifffile's and OpenEXR's (RGB)."""
+    import cv2
+    import OpenEXR
+    import tifffile
+
+    image = np.zeros((16, 16, 3), np.float32)
+    image[..., 0] = 1.0
+    path = isp.write(tmp_path / name, image, depth)
+    if name.endswith(".tif"):
+        rgb = tifffile.imread(path)
+    elif name.endswith(".exr"):
+        with OpenEXR.File(str(path)) as f:
+            rgb = f.channels()["RGB"].pixels
+    else:
+        rgb = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert rgb[..., 0].min() > 0.9 * rgb.max() and rgb[..., 1:].max() < 0.1 * rgb.max()
+
+
 @pytest.mark.parametrize("name,depth", [("a.exr", "half"), ("a.exr", "float"), ("a.tif", 16), ("a.tif", 32)])
 def test_every_compression_round_trips(tmp_path, name, depth):
     from isp.io.writers import COMPRESSIONS, FORMATS
