@@ -1,4 +1,4 @@
-"""Uncompressed DNG read speed: LibRaw (rawpy) against isp's own reader (isp.io.dng_reader).
+"""DNG read speed: LibRaw (rawpy) against isp's own reader (isp.io.dng_reader).
 
     python -m bench.dng_read_speed [FILE] [--repeats N]
 

@@ -1,22 +1,26 @@
-"""Uncompressed Bayer DNGs without LibRaw: the fast path of `isp.read` for .dng files.
+"""Bayer DNGs without LibRaw's decoder: the fast path of `isp.read` for .dng files.
 
-`read_dng(path, crop)` returns exactly the RawFrame `read_libraw(path, crop)` would return (mosaic
-bit for bit, pattern, per-site black levels, white level, as-shot white balance, XYZ -> camera
+`read_dng(path, crop)` returns the RawFrame `read_libraw(path, crop)` would return (mosaic bit
+for bit, pattern, per-site black levels, white level, as-shot white balance, XYZ -> camera
 matrix, ISO, exposure time, camera, DNG colour tags, noise profile, origin, default crop) but
-reads the CFA strips or tiles itself with one `readinto` per file. Anything it does not handle
-goes to LibRaw (`fallback_reason(path)` says why). It handles a single-IFD DNG (no SubIFDs) with:
+reads the CFA itself: uncompressed strips or tiles with one `readinto` per file, JPEG tiles
+decoded in parallel (`isp.io.dng_jpeg`; DCT-coded ones to one code value of LibRaw's IDCT).
+Anything it does not handle goes to LibRaw (`fallback_reason(path)` says why). It handles a
+single-IFD DNG (no SubIFDs) with:
 
   Compression 1, PhotometricInterpretation 32803, SamplesPerPixel 1, BitsPerSample 8 or 16
-  (uint8 / uint16 samples, little or big endian), contiguous strips or a tile grid,
+  (uint8 / uint16 samples, little or big endian), contiguous strips or a tile grid; or
+  Compression 7 (lossless or 12-bit DCT JPEG, see `isp.io.dng_jpeg`) in a tile grid;
   CFARepeatPatternDim 2x2, CFAPattern a Bayer layout of R/G/B (any of the four),
-  BlackLevel 1 value or a 1x1/1x2/2x1/2x2 BlackLevelRepeatDim pattern, WhiteLevel,
-  LinearResponseLimit, AsShotNeutral, ActiveArea, DefaultCropOrigin/Size, ExposureTime and
-  ISOSpeedRatings (IFD0 or EXIF IFD), the colour and profile tags, NoiseProfile.
+  LinearizationTable, BlackLevel 1 value or a 1x1/1x2/2x1/2x2 BlackLevelRepeatDim pattern,
+  WhiteLevel, LinearResponseLimit, AsShotNeutral, ActiveArea, DefaultCropOrigin/Size,
+  ExposureTime and ISOSpeedRatings (IFD0 or EXIF IFD), the colour and profile tags, NoiseProfile.
 
-and falls back for: compressed data, LinearRaw, SubIFDs or several IFDs, packed 10/12/14-bit
-samples, non-Bayer CFAs, LinearizationTable, BlackLevelDeltaH/V, MaskedAreas, opcode lists,
-DNGPrivateData or an EXIF MakerNote (maker notes steer LibRaw), AsShotWhiteXY, non-contiguous
-strips, a camera make or model LibRaw may know (see below), and any tag not on the allow-list.
+and falls back for: other compressions, JPEG strips (LibRaw decodes only the first), LinearRaw,
+SubIFDs or several IFDs, packed 10/12/14-bit samples, non-Bayer CFAs, BlackLevelDeltaH/V,
+MaskedAreas, opcode lists, DNGPrivateData or an EXIF MakerNote (maker notes steer LibRaw),
+AsShotWhiteXY, non-contiguous strips, a camera whose entry in LibRaw's table changes its levels
+(see below), and any tag not on the allow-list.
 
 LibRaw's rules, read from its source (src/metadata/tiff.cpp parse_tiff_ifd, identify.cpp
 identify_process_dng_fields, src/tables/colordata.cpp adobe_coeff, rawpy's adjust_bl_) and checked
@@ -27,8 +31,12 @@ against rawpy by tests/isp/test_dng_reader.py:
   from LibRaw's built-in table, keyed by the maker LibRaw recognises in Make (a substring match
   against its list of maker names) and a model-name prefix, as trans / 10000. So it is zero for a
   camera LibRaw does not know, and `read_libraw` then takes the DNG ColorMatrix calibrated for
-  D65 (`_d65_matrix`). This reader cannot reproduce the table, so when Make, Model or
-  UniqueCameraModel contains any maker name LibRaw knows it falls back to LibRaw.
+  D65 (`_d65_matrix`). The same table can override levels (the Nikon D3's white level is capped
+  at 3827 under any WhiteLevel tag). This reader does not copy the table: it asks LibRaw, once
+  per camera, with a 32x32 DNG carrying only the camera's names and level tags
+  (`_camera_table`), takes its matrix and falls back when its levels differ from the tags'.
+* LinearizationTable: LibRaw's `curve`, the table then its last value to 65536 entries; every
+  sample is mapped through it; it does not change the white level.
 * The CFA pattern and the BlackLevel pattern are relative to the top-left of the ActiveArea.
   Black levels are truncated to integers (`unsigned(float(value))`), summed per site.
 * An odd ActiveArea top or left moves to the next even row or column (open_datastream), one row
@@ -52,47 +60,35 @@ and the copy); parsing the IFD and `_dng_tags` take ~0.6 ms each.
 """
 from __future__ import annotations
 
+import functools
+import io
 import struct
 import sys
 from pathlib import Path
 
 import numpy as np
+import rawpy
 import tifffile
 
 from isp.errors import InputError
 from isp.frame import RawFrame
-from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, default_crop, quiet_tifffile, read_libraw
+from isp.io import dng_jpeg
+from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, _white_level, default_crop, quiet_tifffile, read_libraw
 from kernels import cfa
-
-# The maker names LibRaw's identify() recognises (its CorpTable, matched as case-insensitive
-# substrings of Make), plus names identify() special-cases outside that table. A DNG whose Make,
-# Model or UniqueCameraModel contains one of them may get a matrix from LibRaw's camera table.
-_KNOWN_MAKERS = tuple(name.lower() for name in (
-    "AgfaPhoto", "Agfa", "Apple", "Broadcom", "Canon", "Casio", "CINE", "Epson", "Fujifilm", "Fuji",
-    "Mamiya", "Motorola", "Kodak", "Konica", "Minolta", "Leica", "Nikon", "Nokia", "Olympus",
-    "OM Digital", "Ricoh", "Pentax", "Phase One", "PhaseOne", "Samsung", "Sigma", "Sinar", "Sony",
-    "YI", "Alcatel", "Aptina", "AVT", "Baumer", "Clauss", "Contax", "Creative", "DJI", "Foculus",
-    "Generic", "Gione", "GITUP", "Hasselblad", "HTC", "I_Mobile", "Imacon", "ISG", "JK Imaging",
-    "Leaf", "Lenovo", "LG", "Logitech", "Matrix", "Meizu", "Micron", "NGM", "OmniVison", "OmniVision",
-    "OmniVisi", "Panasonic", "Photron", "Pixelink", "Polaroid", "Rollei", "RoverShot", "SMaL",
-    "ST Micro", "THL", "Xiaomi", "Xiayi", "Yuneec", "DxO", "Red", "Photo Control", "Google",
-    "GoPro", "Parrot", "Zeiss", "OnePlus", "Vivo", "HMD Global", "Huawei", "RaspberryPi",
-    "Eastman", "Sarnoff", "ARRI", "Alexa", "Phantom", "Vision Research", "Foveon", "Creo", "Xperia",
-    "Blackmagic", "Digital Bolex", "Kinefinity", "Z CAM",
-))
 
 # IFD0 tags LibRaw either ignores or handles the way this reader replicates (with an unknown
 # maker). Any other tag sends the file to LibRaw.
 _ALLOWED_TAGS = frozenset({
     254, 256, 257, 258, 259, 262, 269, 270, 271, 272, 273, 274, 277, 278, 279, 282, 283, 284, 285,
     296, 305, 306, 315, 316, 322, 323, 324, 325, 339, 700, 33421, 33422, 33432, 33434, 33437,
-    34665, 34675, 34853, 34855, 37386, 37393, 37398, 50706, 50707, 50708, 50709, 50710, 50711, 50713,
+    34665, 34675, 34853, 34855, 37386, 37393, 37398, 50706, 50707, 50708, 50709, 50710, 50711, 50712, 50713,
     50714, 50717, 50718, 50719, 50720, 50721, 50722, 50723, 50724, 50725, 50726, 50727, 50728,
     50730, 50731, 50732, 50733, 50734, 50735, 50736, 50737, 50738, 50739, 50778, 50779, 50780,
     50781, 50827, 50829, 50831, 50931, 50932, 50933, 50934, 50936, 50937, 50938, 50939, 50940,
     50941, 50942, 50964, 50965, 50966, 50967, 50968, 50969, 50970, 50981, 50982, 51041, 51043,
     51044, 51058, 51081, 51089, 51090, 51091, 51107, 51108, 51109, 51110, 51111, 51112, 51125,
 })
+_LEVEL_TAGS = (258, 50713, 50714, 50717, 50734)  # the tags `_levels` reads, but the linearisation table
 _EXIF_REFUSED = {37500: "an EXIF MakerNote", 41730: "an EXIF CFAPattern"}
 
 _SHORT, _LONG, _RATIONAL, _SRATIONAL, _FLOAT, _DOUBLE = 3, 4, 5, 10, 11, 12
@@ -156,6 +152,17 @@ def _plan(path: Path) -> dict:
             raise _Fallback(f"CFA pattern {plan['pattern']} is not one of the four Bayer layouts")
         plan["pattern"] = cfa.shift(plan["pattern"], *plan["pattern_shift"])
         plan["file_size"] = tif.filehandle.size
+        if plan["jpeg"]:
+            tw, tl, offsets, _ = plan["tiles"]
+            tif.filehandle.seek(offsets[0])
+            try:
+                plan["jpeg"] = dng_jpeg.stream_kind(tif.filehandle.read(1 << 16), (tl, tw))
+            except ValueError as e:
+                raise _Fallback(str(e)) from None
+            top = (1 << plan["bits"]) - 1  # libjpeg clamps DCT output there, LibRaw's IDCT does not
+            curve = plan["curve"]
+            if plan["jpeg"] == "dct" and not (plan["white"] <= top if curve is None else (curve[top:] == curve[-1]).all()):
+                raise _Fallback("DCT samples above the white level would differ from LibRaw's")
     return plan
 
 
@@ -198,8 +205,10 @@ def _layout(tags, byteorder) -> dict:
         raise _Fallback("no DNGVersion")
     if (_ints(tags, 254, (_SHORT, _LONG)) or (0,))[0] != 0:
         raise _Fallback("the first IFD is not the main raw image")
-    if _ints(tags, 259) != (1,):
-        raise _Fallback("compressed (or no Compression tag)")
+    compression = _ints(tags, 259)
+    if compression not in ((1,), (7,)):
+        raise _Fallback(f"compression {compression} (not none or JPEG)")
+    jpeg = compression == (7,)
     if _ints(tags, 262) != (32803,):
         raise _Fallback("not a CFA image (LinearRaw or other)")
     if (_ints(tags, 277) or (1,)) != (1,):
@@ -209,7 +218,7 @@ def _layout(tags, byteorder) -> dict:
     if (_ints(tags, 284) or (1,)) != (1,):
         raise _Fallback("planar configuration is not 1")
     bits = _one(_ints(tags, 258), "BitsPerSample")
-    if bits not in (8, 16):
+    if bits not in (8, 16) and not (jpeg and 2 <= bits <= 16):
         raise _Fallback(f"{bits}-bit samples are packed")
     width = _one(_ints(tags, 256), "ImageWidth")
     height = _one(_ints(tags, 257), "ImageLength")
@@ -225,9 +234,9 @@ def _layout(tags, byteorder) -> dict:
     if (_ints(tags, 50711) or (1,)) != (1,):
         raise _Fallback("the CFA layout is not rectangular")
     sample_bytes = bits // 8
-    plan = {"width": width, "height": height, "bits": bits, "dtype": np.uint8 if bits == 8 else np.uint16,
-            "swap": bits == 16 and byteorder != ("<" if sys.byteorder == "little" else ">"),
-            "pattern": "".join(_CFA_LETTERS[c] for c in cfa_codes)}
+    plan = {"width": width, "height": height, "bits": bits, "dtype": np.uint8 if bits == 8 and not jpeg else np.uint16,
+            "swap": bits == 16 and not jpeg and byteorder != ("<" if sys.byteorder == "little" else ">"),
+            "pattern": "".join(_CFA_LETTERS[c] for c in cfa_codes), "jpeg": jpeg}
     if 324 in tags or 322 in tags or 323 in tags:
         tw, tl = _one(_ints(tags, 322), "TileWidth"), _one(_ints(tags, 323), "TileLength")
         offsets = _ints(tags, 324, (_LONG,))
@@ -237,9 +246,11 @@ def _layout(tags, byteorder) -> dict:
             raise _Fallback("tile offsets do not match the tile grid")
         if len(offsets) == 1 or (1 + width // tw) * tw > 2 * width:
             raise _Fallback("a single or oversized tile (LibRaw reads those differently)")
-        if any(c < min(tl, height) * tw * sample_bytes for c in counts):
+        if not jpeg and any(c < min(tl, height) * tw * sample_bytes for c in counts):
             raise _Fallback("a tile is shorter than its rows")
-        plan["tiles"] = (tw, tl, offsets)
+        plan["tiles"] = (tw, tl, offsets, counts)
+    elif jpeg:
+        raise _Fallback("JPEG-compressed strips (LibRaw decodes only the first)")
     else:
         offsets = _ints(tags, 273, (_LONG,))
         counts = _ints(tags, 279)
@@ -285,6 +296,16 @@ def _levels(tags) -> dict:
                 site[r, c] += vals[(r % d4) * d5 + (c % d5)]
         bl64 = sum(vals) // len(vals)
 
+    # LinearizationTable: LibRaw's curve, the table then its last value repeated to 65536 entries.
+    curve = None
+    table = _ints(tags, 50712, (_SHORT,))
+    if table is not None:
+        if not table:
+            raise _Fallback("an empty LinearizationTable")
+        table = table[:65536]
+        curve = np.full(65536, table[-1], np.uint16)
+        curve[:len(table)] = table
+
     # White: WhiteLevel, else 2^bits - 1; LinearResponseLimit may lower it (LibRaw's linear_max).
     bits = _one(_ints(tags, 258), "BitsPerSample")
     white = _ints(tags, 50717)
@@ -300,18 +321,21 @@ def _levels(tags) -> dict:
             if maximum <= rblack:
                 raise _Fallback("white level not above the black level")
             white_level = int(_F32(_F32(maximum - rblack) * lrl) + _F32(rblack))
-    return {"black": site.astype(np.float32), "white": float(white_level)}
+    return {"black": site.astype(np.float32), "white": float(white_level), "curve": curve}
 
 
 def _metadata(tags, fh, byteorder) -> dict:
-    for code in (271, 272, 50708):
-        tag = tags.get(code)
-        text = str(tag.value).lower() if tag is not None else ""
-        hit = next((name for name in _KNOWN_MAKERS if name in text), None)
-        if hit:
-            raise _Fallback(f"camera {tag.value!r} names a maker LibRaw knows ({hit!r}): its matrix table may apply")
     if 271 not in tags and 50708 not in tags:
         raise _Fallback("no Make or UniqueCameraModel (LibRaw would guess the camera by file size)")
+    names = tuple(str(tags[code].value) if code in tags else None for code in (271, 272, 50708))
+    if any(name is not None and not name.isprintable() for name in names):
+        raise _Fallback("a camera name with control characters")
+    levels = tuple((code, tags[code].dtype, tags[code].count, tuple(np.ravel(tags[code].value).tolist()))
+                   for code in _LEVEL_TAGS if code in tags)
+    matrix, black, white = _camera_table(names, levels)
+    expected = _levels(tags)
+    if black != tuple(expected["black"].ravel().tolist()) or white != expected["white"]:
+        raise _Fallback(f"LibRaw's camera table changes this camera's levels (black {black}, white {white})")
 
     # As-shot white balance: cam_mul = 1 / float32(AsShotNeutral), all three above 0.001.
     wb = None
@@ -384,7 +408,37 @@ def _metadata(tags, fh, byteorder) -> dict:
             if ww > 0 and hh > 0:
                 crop_box = (ctop - vis_top, cleft - vis_left, hh, ww)
     return {"wb": wb, "shutter": shutter, "iso": iso, "area": (vis_top, vis_left, vis_h - dy, vis_w - dx),
-            "crop": crop_box, "pattern_shift": (dy, dx)}
+            "crop": crop_box, "pattern_shift": (dy, dx), "matrix": matrix}
+
+
+@functools.lru_cache(maxsize=256)
+def _camera_table(names: tuple, level_tags: tuple) -> tuple[np.ndarray | None, tuple, float]:
+    """LibRaw's `rgb_xyz_matrix` (None when zero), per-site black levels (RGGB order of sites)
+    and white level for a DNG of a camera with these names (Make, Model, UniqueCameraModel) and
+    level tags ((code, type, count, values) of `_LEVEL_TAGS`).
+
+    The matrix comes from LibRaw's built-in camera table (`adobe_coeff`), keyed by the names, not
+    from the file's colour tags, and the same table can override a camera's levels (a white level
+    under the WhiteLevel tag, for instance). So LibRaw itself is asked, once per camera and set of
+    levels, with a 32x32 DNG that carries only those tags; `_metadata` leaves a file to LibRaw
+    when the levels it reports are not the ones `_levels` reads from the tags."""
+    tags = [(50706, 1, 4, (1, 4, 0, 0), True), (33421, 3, 2, (2, 2), True), (33422, 1, 4, (0, 1, 1, 2), True)]
+    tags += [(code, 2, 0, name, True) for code, name in zip((271, 272, 50708), names) if name is not None]
+    tags += [(code, dtype, count, value, True) for code, dtype, count, value in level_tags if code != 258]
+    bits = next((value[0] for code, _, _, value in level_tags if code == 258), 16)
+    probe = io.BytesIO()
+    with tifffile.TiffWriter(probe) as tif:
+        tif.write(np.zeros((32, 32), np.uint8 if bits <= 8 else np.uint16), photometric="CFA", bitspersample=bits,
+                  metadata=None, extratags=tags)
+    probe.seek(0)
+    try:
+        with rawpy.imread(probe) as raw:
+            black = tuple(float(b) for b in np.array(raw.black_level_per_channel)[raw.raw_pattern].ravel())
+            white = float(_white_level(raw))
+            matrix = np.array(raw.rgb_xyz_matrix[:3], dtype=np.float64)
+    except (rawpy.LibRawError, ValueError) as e:
+        raise _Fallback(f"LibRaw cannot read a DNG of this camera's names and levels ({e})") from None
+    return (matrix if matrix.any() else None), black, white
 
 
 def _unpack(fh, where, byteorder, fmt, count):
@@ -447,7 +501,7 @@ def _read(path: Path, plan: dict, crop: bool) -> RawFrame:
         black_level=plan["black"],
         white_level=plan["white"],
         wb=plan["wb"],
-        xyz_to_camera=None,  # LibRaw's table has no entry for a maker it does not know
+        xyz_to_camera=plan["matrix"],
         iso=plan["iso"] or None,
         exposure_time=plan["shutter"] or None,
         source=path,
@@ -457,7 +511,7 @@ def _read(path: Path, plan: dict, crop: bool) -> RawFrame:
     frame.iso = frame.iso or iso
     if noise_profile is not None:
         frame.extra["noise_profile"] = noise_profile
-    if frame.dng.color_matrix1 is not None:
+    if frame.xyz_to_camera is None and frame.dng.color_matrix1 is not None:
         frame.xyz_to_camera = _d65_matrix(frame.dng)
     if use_crop:
         frame = default_crop(path, frame, *plan["crop"])
@@ -468,6 +522,7 @@ def _read_mosaic(path: Path, plan: dict) -> np.ndarray:
     width, height, dtype = plan["width"], plan["height"], plan["dtype"]
     itemsize = np.dtype(dtype).itemsize
     size = plan["file_size"]
+    out = np.empty((height, width), dtype=dtype)
     with open(path, "rb", buffering=0) as f:
         if "strips" in plan:
             start = plan["strips"]
@@ -475,13 +530,14 @@ def _read_mosaic(path: Path, plan: dict) -> np.ndarray:
             if start + need > size:
                 raise InputError(f"{path}: truncated: the raw image needs bytes {start}..{start + need} "
                                  f"but the file ends at {size}")
-            out = np.empty((height, width), dtype=dtype)
             f.seek(start)
             if _read_into(f, out) != need:
                 raise InputError(f"{path}: truncated: the raw image data ends early")
+        elif plan["jpeg"]:
+            dng_jpeg.decode_tiles(path, f, plan, size, out, plan["curve"])
+            return out
         else:
-            tw, tl, offsets = plan["tiles"]
-            out = np.empty((height, width), dtype=dtype)
+            tw, tl, offsets, _ = plan["tiles"]
             across = -(-width // tw)
             tile = np.empty((tl, tw), dtype=dtype)
             for i, off in enumerate(offsets):
@@ -497,7 +553,8 @@ def _read_mosaic(path: Path, plan: dict) -> np.ndarray:
                 out[trow:trow + rows, tcol:tcol + cols] = tile[:rows, :cols]
     if plan["swap"]:
         out.byteswap(inplace=True)
-    return out if dtype == np.uint16 else out.astype(np.uint16)
+    out = out if dtype == np.uint16 else out.astype(np.uint16)
+    return out if plan["curve"] is None else plan["curve"][out]  # LibRaw's RAW(row, col) = curve[sample]
 
 
 def _read_into(f, array: np.ndarray) -> int:

@@ -37,7 +37,8 @@ def test_info_json_agrees_with_rawpy(shared_data, name, capsys):
     assert np.array_equal(info["black_level"], np.roll(black, (-(top - s.top_margin), -(left - s.left_margin)), (0, 1)))
     assert info["white_level"] == white
     frame = isp.read(path)
-    assert np.array_equal(frame.mosaic, visible)
+    # Blackmagic.dng is DCT JPEG, decoded by libjpeg-turbo: one 12-bit code of LibRaw's IDCT (x16 by its table)
+    assert np.abs(frame.mosaic.astype(np.int32) - visible).max() <= (64 if name == "Blackmagic.dng" else 0)
 
 
 def test_dng_colour_tags_read_where_libraw_leaves_them_empty(shared_data):
