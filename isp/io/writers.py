@@ -20,7 +20,6 @@ import OpenEXR
 import tifffile
 
 from isp.errors import InputError
-from isp.io import exr
 from kernels.half import as_half
 
 FORMATS = {".exr": "exr", ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
@@ -122,9 +121,6 @@ def _bgr(image: np.ndarray) -> np.ndarray:
 
 
 def _write_exr(path, image, depth, _quality, compression):
-    if compression == "none":  # OpenEXR's bytes, ~5x faster than its writer (isp.io.exr)
-        exr.write_uncompressed(path, image, depth == "half")
-        return
     if depth == "half":
         data = np.ascontiguousarray(image) if image.dtype == np.float16 else as_half(image)
     else:
