@@ -4,11 +4,11 @@
     image = isp.Pipeline.from_config("show.toml").process(frame)
     isp.write("shot.0001.exr", image)
 """
-from isp.errors import InputError
+from isp.errors import InputError, ProcessingWarning
 from isp.frame import DngColour, RawFrame
 from isp.io import read, read_image, write
 
-__all__ = ["InputError", "RawFrame", "DngColour", "read", "read_image", "write",
+__all__ = ["InputError", "ProcessingWarning", "RawFrame", "DngColour", "read", "read_image", "write",
            "Pipeline", "process_sequence", "apply_lut", "apply_cdl"]
 
 _LAZY = {"Pipeline": "isp.pipeline", "process_sequence": "isp.sequence", "apply_lut": "isp.grade",

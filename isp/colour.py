@@ -36,10 +36,11 @@ chromatic adaptation from the source white to the space's white. Nothing is hand
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
-from isp.errors import InputError
+from isp.errors import InputError, ProcessingWarning
 from kernels import cfa
 from kernels import wb as kwb
 from kernels.colour import TRANSFER_FUNCTIONS
@@ -353,7 +354,13 @@ def white_balance_gains(frame, spec="as_shot", mosaic=None) -> np.ndarray:
              "whitepatch": "white_patch", "max_rgb": "white_patch"}.get(s, s)
         if s == "auto":
             recorded = _recorded_white(frame)
-            return recorded if recorded is not None else grey_world_gains(frame, mosaic)
+            if recorded is not None:
+                return recorded
+            try:
+                return grey_world_gains(frame, mosaic)
+            except InputError as e:  # a saturated or black frame: develop it unbalanced, and say so
+                warnings.warn(f"{e}; white balance left at 1, 1, 1", ProcessingWarning, stacklevel=2)
+                return np.ones(3)
         if s == "as_shot":
             return as_shot_gains(frame)
         if s == "grey_world":

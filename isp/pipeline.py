@@ -24,6 +24,7 @@ them once written), else into a new array.
 from __future__ import annotations
 
 import threading
+import warnings
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from isp import config as configuration
-from isp.errors import InputError
+from isp.errors import InputError, ProcessingWarning
 from isp.frame import RawFrame
 from kernels import develop as kdevelop
 from kernels import fused as kfused
@@ -126,6 +127,16 @@ class Pipeline:
             model = self._noise[key]
         return model
 
+    def _estimated_noise(self, frame: RawFrame, mosaic: np.ndarray):
+        """`noise_model` measured on `mosaic`; None, with a warning, when the frame cannot give
+        one (too small, saturated, no flat region): that frame is then not denoised, and the
+        next frame of the camera is measured again."""
+        try:
+            return self.noise_model(frame, mosaic)
+        except InputError as e:
+            warnings.warn(f"{frame.source or 'frame'}: {e}; not denoised", ProcessingWarning, stacklevel=2)
+            return None
+
     def _corrected(self, frame: RawFrame, out: np.ndarray | None = None) -> np.ndarray:
         """The normalised mosaic with defects suppressed, before white balance."""
         return ksensor.correct(frame.mosaic, *_levels(frame), _UNIT, self._threshold, np.float32(np.inf), out=out)
@@ -205,8 +216,14 @@ class Pipeline:
         (isp.denoise.denoise_raw). Otherwise (unfused, temporal, or a white balance measured on
         the mosaic) each is its own pass.
         """
-        denoising = self.denoise_method != "off"
         buffer = self._buffers.get("mosaic", frame.mosaic.shape, np.float32)
+        model = None
+        if self.denoise_method != "off":
+            model = self.noise_model(frame, None)
+            if model is None:  # the first frame of a camera without noise metadata: estimate it
+                with _timed(ms, "sensor"):
+                    model = self._estimated_noise(frame, self._corrected(frame, out=buffer))
+        denoising = model is not None
         if fused and not self._needs_mosaic_for_wb(frame) and self.denoise_method != "temporal":
             p = self.frame_params(frame)
             if not denoising:
@@ -215,10 +232,6 @@ class Pipeline:
                                            out=buffer), p
             from isp.denoise import denoise_raw
 
-            model = self.noise_model(frame, None)
-            if model is None:  # the first frame of a camera without noise metadata: estimate it
-                with _timed(ms, "sensor"):
-                    model = self.noise_model(frame, self._corrected(frame, out=buffer))
             with _timed(ms, "sensor+denoise+balance"):
                 return denoise_raw(frame.mosaic, _levels(frame), model, self.denoise_method,
                                    self.config["denoise"]["strength"], threshold=self._threshold,
@@ -229,7 +242,6 @@ class Pipeline:
             from isp.denoise import denoise, denoise_temporal
 
             with _timed(ms, "denoise"):
-                model = self.noise_model(frame, mosaic)
                 strength = self.config["denoise"]["strength"]
                 if self.denoise_method == "temporal":
                     window = window or [frame]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from isp.errors import InputError, is_interrupt
 
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_, **__: print(f"isp {args.command}: warning: {message}", file=sys.stderr)
+            return int(args.run(args) or 0)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0

@@ -1,6 +1,7 @@
 """The pipeline end to end: fused against unfused, colour through the chain, real raws, the CLI."""
 import subprocess
 import sys
+import warnings
 
 import colour
 import numpy as np
@@ -186,3 +187,56 @@ def test_cli_config_errors_are_one_line(tmp_path):
                            "--demosaic", "ahd"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "demosaic.algorithm = 'ahd' is unknown; expected one of" in proc.stderr
+
+
+def _no_metadata_frame(mosaic):
+    """A frame with neither a noise model nor an as-shot white balance (a bare sensor dump)."""
+    return isp.RawFrame(mosaic=mosaic.astype(np.uint16), pattern="RGGB", black_level=np.full((2, 2), 256, np.float32),
+                        white_level=4095.0)
+
+
+@pytest.mark.parametrize("case", ["saturated", "tiny"])
+@pytest.mark.parametrize("method", ["realtime", "hq"])
+def test_frames_without_measurable_noise_develop_with_a_warning(case, method):
+    rng = np.random.default_rng(3)
+    mosaic = np.full((64, 96), 4095) if case == "saturated" else rng.integers(300, 3000, (6, 8))
+    frame = _no_metadata_frame(mosaic)
+    pipeline = Pipeline.from_config({"denoise": {"method": method}})
+    with pytest.warns(isp.ProcessingWarning) as caught:
+        fused = pipeline.process(frame, depth=16)
+    assert "noise estimate: the frame is too small or too saturated" in str(caught[0].message)
+    assert str(caught[0].message).endswith("; not denoised")
+    if case == "saturated":  # grey world has nothing to measure either: unbalanced, and said so
+        assert any("white balance left at 1, 1, 1" in str(w.message) for w in caught)
+        assert fused.min() == 65535
+    with pytest.warns(isp.ProcessingWarning):
+        unfused = Pipeline.from_config({"denoise": {"method": method}}).process(frame, depth=16, fused=False)
+    assert np.abs(fused.astype(int) - unfused).max() <= 1
+    # the same frame, denoiser off, is what was delivered: the warning means "skipped", nothing else
+    with warnings.catch_warnings(record=True) as off_warnings:
+        warnings.simplefilter("always")
+        plain = Pipeline.from_config({"denoise": {"method": "off"}}).process(frame, depth=16)
+    assert len(off_warnings) == (1 if case == "saturated" else 0)
+    np.testing.assert_array_equal(fused, plain)
+
+
+def test_explicit_grey_world_on_a_saturated_frame_is_still_an_error():
+    frame = _no_metadata_frame(np.full((64, 96), 4095))
+    with pytest.raises(isp.InputError, match="every 2x2 block is clipped"):
+        Pipeline.from_config({"sensor": {"white_balance": "grey_world"}, "denoise": {"method": "off"}}).process(frame)
+
+
+def test_cli_prints_each_warning_on_one_line(tmp_path):
+    import tifffile
+
+    tags = [(50706, 1, 4, (1, 4, 0, 0), True), (271, 2, 0, "Acme", True), (33421, 3, 2, (2, 2), True),
+            (33422, 1, 4, (0, 1, 1, 2), True), (50717, 4, 1, 4095, True), (50714, 4, 1, 256, True)]
+    with tifffile.TiffWriter(tmp_path / "white.dng") as tif:
+        tif.write(np.full((64, 96), 4095, np.uint16), photometric="CFA", metadata=None, extratags=tags)
+    proc = subprocess.run([sys.executable, "-m", "isp", "process", str(tmp_path / "white.dng"), "-o",
+                           str(tmp_path / "white.png")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(lines) == 2 and all(line.startswith("isp process: warning: ") for line in lines)
+    assert "white.dng" in lines[0] and "not denoised" in lines[0]
+    assert "Traceback" not in proc.stderr and (tmp_path / "white.png").exists()
