@@ -151,7 +151,8 @@ class Pipeline:
     # -- running ---------------------------------------------------------------------------------
     def process(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
                 centre: int = 0, out: np.ndarray | None = None) -> np.ndarray:
-        """The graded (H, W, 3) image: float32, or uint8/uint16 when `depth` is 8/16.
+        """The graded (H, W, 3) image: float32, float16 when `depth` is "half", or uint8/uint16
+        when it is 8/16.
         `window`/`centre`: the frames around this one, for the temporal denoiser.
         `out`: an array to write the image into, of the shape and dtype `output_spec` gives."""
         return self.process_timed(frame, fused=fused, depth=depth, window=window, centre=centre, out=out)[0]
@@ -159,7 +160,8 @@ class Pipeline:
     @staticmethod
     def output_spec(frame: RawFrame, depth=None) -> tuple[tuple, np.dtype]:
         """The shape and dtype of what `process(frame, depth=depth)` returns (and `out=` takes)."""
-        return (frame.height, frame.width, 3), np.dtype(kfused.DTYPES[_quantise(depth)])
+        q = _quantise(depth)
+        return (frame.height, frame.width, 3), np.dtype(np.float16 if q == kfused.HALF else kfused.DTYPES[q])
 
     def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
                       centre: int = 0, out: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -179,21 +181,22 @@ class Pipeline:
                              f"got {out.shape} {out.dtype.name}")
         ms: dict[str, float] = {}
         mosaic, p = self._front_end(frame, fused, window, centre, ms)
+        dst = out.view(np.uint16) if quantise == kfused.HALF else out  # the kernels store half as its bits
         if fused and self._tiled and not self._lut_rest:
             with _timed(ms, "demosaic+colour+grade"):
-                kdevelop.develop(self._tiled, mosaic, frame.pattern, out, p.matrix, self.transfer, self.curves,
+                kdevelop.develop(self._tiled, mosaic, frame.pattern, dst, p.matrix, self.transfer, self.curves,
                                  self._cdl_args, self._lut_args, quantise)
             return out, ms
         with _timed(ms, "demosaic"):
             rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
         if fused:  # every per-pixel stage in one pass, straight into the output's dtype
             with _timed(ms, "colour+grade"):
-                target = rgb if self._lut_rest else out
+                target = rgb if self._lut_rest else dst
                 kfused.finish(rgb, 0, rgb.shape[0], target, 0, p.matrix, self.transfer, self.curves,
                               self._cdl_args, self._lut_args, np.float32(0 if self._lut_rest else quantise))
                 if self._lut_rest:  # a LUT with steps the fused pass cannot take
                     self.lut.apply(rgb, self.interpolation, out=rgb)
-                    self._quantise_into(rgb, out, quantise)
+                    self._quantise_into(rgb, dst, quantise)
             return out, ms
         with _timed(ms, "colour"):
             self._colour_unfused(rgb, p)
@@ -205,7 +208,7 @@ class Pipeline:
             if self.lut is not None:
                 self.lut.apply(rgb, self.interpolation, out=rgb)
         with _timed(ms, "output"):
-            self._quantise_into(rgb, out, quantise)
+            self._quantise_into(rgb, dst, quantise)
         return out, ms
 
     def _front_end(self, frame: RawFrame, fused: bool, window: list | None, centre: int, ms: dict):
@@ -304,7 +307,9 @@ def _levels(frame: RawFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _quantise(depth) -> int:
-    if depth in (None, "half", "float", 32):
+    if depth == "half":
+        return kfused.HALF
+    if depth in (None, "float", 32):
         return 0
     if depth in (8, 16):
         return 255 if depth == 8 else 65535

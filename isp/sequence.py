@@ -149,7 +149,9 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
             raise InputError(f"{outputs[0].parent}: output folder does not exist")
         if not os.access(outputs[0].parent, os.W_OK):  # found now, not after developing every frame
             raise InputError(f"{outputs[0].parent}: output folder is not writable")
-        output_format(outputs[0], depth, compression)  # a depth or compression the format refuses
+        # refuses a depth or compression the format does not take; the pipeline then delivers
+        # the written depth itself (half floats, 8 or 16-bit integers) in its fused pass
+        _, depth, _ = output_format(outputs[0], depth, compression)
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
     _sweep_temporaries(outputs)
     for n in sequence.missing:

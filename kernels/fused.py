@@ -9,7 +9,8 @@ Grade parameters travel as two tuples so the signature stays readable:
     cdl = (on, slope, offset, power, saturation, clamp)      slope/offset/power float32 (3,)
     lut = (shaper_on, shaper, shaper_lo, shaper_scale,       shaper (n1, 3) float32
            cube_on, flat, n, lo, scale, tetrahedral)         flat n*n*n*3 float32 table
-`quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] (NaN -> 0) and rounds to that range.
+`quantise` = 0 keeps floats; 255 or 65535 clips to [0, 1] (NaN -> 0) and rounds to that range;
+HALF (-1) stores the float16 bits of the float result (numpy's rounding, bit for bit).
 
 The transfer function and the CDL's slope/offset/power are per-channel curves of one value, so
 they are evaluated together through a table (`curve_tables`) indexed by the bits of the float32
@@ -66,6 +67,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
 from kernels.colour import encode_value
+from kernels.half import half_bits
 from kernels.lut import cdl_channel, cdl_saturation, lut1d_value, lut3d_tetrahedral, lut3d_trilinear
 
 
@@ -85,8 +87,9 @@ _BLOCK_ROWS = 4  # rows per parallel task
 _FLOAT_OFFSETS_MAX_N = 160  # 3 n^3 < 2^24: cube offsets are exact in float32
 
 
-# the output dtype of each `quantise`
-DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16}
+# the output dtype of each `quantise`; HALF stores float16 bits (view the output as np.float16)
+HALF = -1
+DTYPES = {0: np.float32, 255: np.uint8, 65535: np.uint16, HALF: np.uint16}
 # the arguments that switch a step off
 IDENTITY = np.eye(3, dtype=np.float32)
 NO_CDL = (False, np.ones(3, np.float32), np.zeros(3, np.float32), np.ones(3, np.float32), np.float32(1), False)
@@ -591,7 +594,12 @@ def finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise):
             for j in range(nv):
                 r[j], g[j], b[j] = lut3d_trilinear(pr[j], pg[j], pb[j], flat, n, lut[7], lut[8])
         pr, pg, pb = r, g, b
-    if quantise != 0:
+    if quantise < 0:  # HALF: the float16 bits, rounded to nearest even (kernels.half)
+        for j in range(nv):
+            qr[j] = half_bits(pr[j])
+            qg[j] = half_bits(pg[j])
+            qb[j] = half_bits(pb[j])
+    elif quantise != 0:
         z = np.float32(0.0)
         one = np.float32(1.0)
         half = np.float32(0.5)

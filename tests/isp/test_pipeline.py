@@ -52,6 +52,19 @@ def test_fused_and_unfused_agree(frame, look, algorithm, denoise):
     assert list(ms)[1:] == (["demosaic+colour+grade"] if tiled else ["demosaic", "colour+grade"])
 
 
+@pytest.mark.parametrize("algorithm", ["rcd", "menon2007", "malvar2004"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_half_output_is_the_float_output_rounded_to_half(frame, look, algorithm, fused):
+    # half floats come out of the same pass as the float result (kernels.half in the store step)
+    p = Pipeline.from_config({"demosaic": {"algorithm": algorithm}, "grade": {"cdl": str(look / "shot.cc")},
+                              "output": {"transfer": "linear", "colorspace": "ACEScg"}})
+    # (every class of float32 value, inf and NaN among them, is checked against numpy in test_half.py)
+    exact = p.process(frame, fused=fused)
+    half = p.process(frame, fused=fused, depth="half")
+    assert half.dtype == np.float16 and p.output_spec(frame, "half") == (half.shape, half.dtype)
+    np.testing.assert_array_equal(half.view(np.uint16), exact.astype(np.float16).view(np.uint16))
+
+
 @pytest.mark.parametrize("transfer,space", [("srgb", "sRGB"), ("slog3", "S-Gamut3.Cine"), ("acescct", "ACEScg")])
 def test_fused_quantised_output_within_one_code(frame, look, transfer, space):
     p = Pipeline.from_config({"grade": {"lut": str(look / "cube.cube")},

@@ -65,6 +65,30 @@ def test_written_images_arrays_are_reused(tmp_path, monkeypatch, write_behind):
         np.testing.assert_array_equal(isp.read_image(r.output), expected / np.float32(65535))
 
 
+@pytest.mark.parametrize("name,depth", [("shot.####.exr", None), ("shot.####.tif", None), ("shot.####.png", 16)])
+def test_frames_come_out_of_the_pipeline_at_the_written_depth(shots, tmp_path, name, depth):
+    # half floats for EXR, 16-bit for TIFF by default: the fused pass delivers what is written
+    pipeline = isp.Pipeline.from_config({"denoise": {"method": "off"}})
+    given = []
+
+    class Recording:
+        def process_timed(self, frame, depth=None, **kw):
+            given.append(depth)
+            return pipeline.process_timed(frame, depth=depth, **kw)
+
+    results = list(process_sequence(shots / "shot.####.npy", tmp_path / name, Recording(), depth=depth))
+    assert all(r.ok for r in results if r.source) and given == [{"shot.####.exr": "half"}.get(name, 16)] * 4
+    for r in results:
+        if r.source is None:
+            continue
+        exact = pipeline.process(isp.read(r.source))
+        written = isp.read_image(r.output)
+        if name.endswith(".exr"):  # numpy's float16 rounding of the float result, bit for bit
+            np.testing.assert_array_equal(written, exact.astype(np.float16).astype(np.float32))
+        else:
+            assert np.abs(written * 65535 - np.clip(exact, 0, 1) * 65535).max() <= 1.0
+
+
 def test_a_compression_the_format_refuses_fails_before_any_frame(shots, tmp_path):
     with pytest.raises(isp.InputError, match="png cannot be written with 'zip' compression"):
         next(process_sequence(shots / "shot.####.npy", tmp_path / "o.####.png", Grey(), compression="zip"))
