@@ -76,8 +76,8 @@ from isp.io import dng_jpeg
 from isp.io.libraw import _as_shot_wb, _d65_matrix, _dng_tags, _white_level, default_crop, quiet_tifffile, read_libraw
 from kernels import cfa
 
-# IFD0 tags LibRaw either ignores or handles the way this reader replicates (with an unknown
-# maker). Any other tag sends the file to LibRaw.
+# IFD0 tags LibRaw either ignores or handles the way this reader replicates. Any other tag
+# sends the file to LibRaw.
 _ALLOWED_TAGS = frozenset({
     254, 256, 257, 258, 259, 262, 269, 270, 271, 272, 273, 274, 277, 278, 279, 282, 283, 284, 285,
     296, 305, 306, 315, 316, 322, 323, 324, 325, 339, 700, 33421, 33422, 33432, 33434, 33437,
@@ -148,6 +148,9 @@ def _plan(path: Path) -> dict:
             raise
         except Exception as e:  # tag data this reader did not expect: LibRaw decides
             raise _Fallback(f"unexpected tag data ({type(e).__name__}: {e})") from None
+        black, white = plan["libraw_levels"]
+        if black != tuple(plan["black"].ravel().tolist()) or white != plan["white"]:
+            raise _Fallback(f"LibRaw's camera table changes this camera's levels (black {black}, white {white})")
         if plan["pattern"] not in cfa.PATTERNS:
             raise _Fallback(f"CFA pattern {plan['pattern']} is not one of the four Bayer layouts")
         plan["pattern"] = cfa.shift(plan["pattern"], *plan["pattern_shift"])
@@ -333,9 +336,6 @@ def _metadata(tags, fh, byteorder) -> dict:
     levels = tuple((code, tags[code].dtype, tags[code].count, tuple(np.ravel(tags[code].value).tolist()))
                    for code in _LEVEL_TAGS if code in tags)
     matrix, black, white = _camera_table(names, levels)
-    expected = _levels(tags)
-    if black != tuple(expected["black"].ravel().tolist()) or white != expected["white"]:
-        raise _Fallback(f"LibRaw's camera table changes this camera's levels (black {black}, white {white})")
 
     # As-shot white balance: cam_mul = 1 / float32(AsShotNeutral), all three above 0.001.
     wb = None
@@ -408,7 +408,7 @@ def _metadata(tags, fh, byteorder) -> dict:
             if ww > 0 and hh > 0:
                 crop_box = (ctop - vis_top, cleft - vis_left, hh, ww)
     return {"wb": wb, "shutter": shutter, "iso": iso, "area": (vis_top, vis_left, vis_h - dy, vis_w - dx),
-            "crop": crop_box, "pattern_shift": (dy, dx), "matrix": matrix}
+            "crop": crop_box, "pattern_shift": (dy, dx), "matrix": matrix, "libraw_levels": (black, white)}
 
 
 @functools.lru_cache(maxsize=256)
@@ -420,7 +420,7 @@ def _camera_table(names: tuple, level_tags: tuple) -> tuple[np.ndarray | None, t
     The matrix comes from LibRaw's built-in camera table (`adobe_coeff`), keyed by the names, not
     from the file's colour tags, and the same table can override a camera's levels (a white level
     under the WhiteLevel tag, for instance). So LibRaw itself is asked, once per camera and set of
-    levels, with a 32x32 DNG that carries only those tags; `_metadata` leaves a file to LibRaw
+    levels, with a 32x32 DNG that carries only those tags; `_plan` leaves a file to LibRaw
     when the levels it reports are not the ones `_levels` reads from the tags."""
     tags = [(50706, 1, 4, (1, 4, 0, 0), True), (33421, 3, 2, (2, 2), True), (33422, 1, 4, (0, 1, 1, 2), True)]
     tags += [(code, 2, 0, name, True) for code, name in zip((271, 272, 50708), names) if name is not None]
@@ -501,7 +501,7 @@ def _read(path: Path, plan: dict, crop: bool) -> RawFrame:
         black_level=plan["black"],
         white_level=plan["white"],
         wb=plan["wb"],
-        xyz_to_camera=plan["matrix"],
+        xyz_to_camera=None if plan["matrix"] is None else plan["matrix"].copy(),  # the cached one stays as it is
         iso=plan["iso"] or None,
         exposure_time=plan["shutter"] or None,
         source=path,
