@@ -108,13 +108,19 @@ def _directional_row(t, i, p, jlo, jhi):
 
 @nb.njit(inline="always")
 def _decide_row(t, i, p, jlo, jhi):
+    """Three loops (MX holds the vertical classifier, then the decision): one loop doing it all
+    is not vectorised when numba compiles step 2 on its own, only as the copy inside a caller,
+    and the process that compiles the kernel runs the former (bench/RESULTS-demosaic.md)."""
     klo, khi = krange(jlo, jhi, p)
     for k in range(klo, khi):
-        horizontal = gradient(t, CVX, p, i, k, 1, 0) >= gradient(t, CHX, p, i, k, 0, 1)
+        put(t, MX, i, k, gradient(t, CVX, p, i, k, 1, 0))
+    for k in range(klo, khi):
+        horizontal = at(t, MX, MX, 0, p, i, k, 0, 0) >= gradient(t, CHX, p, i, k, 0, 1)
+        put(t, MX, i, k, np.float32(1) if horizontal else np.float32(0))
+    for k in range(klo, khi):
         gh = at(t, GHX, GHX, 0, p, i, k, 0, 0)  # both loaded, then selected: a loop with
         gv = at(t, GVX, GVX, 0, p, i, k, 0, 0)  # conditional loads does not vectorise
-        put(t, MX, i, k, np.float32(1) if horizontal else np.float32(0))
-        put(t, GX, i, k, gh if horizontal else gv)
+        put(t, GX, i, k, gh if at(t, MX, MX, 0, p, i, k, 0, 0) != np.float32(0) else gv)
 
 
 # 3. and 6. Red and blue at G sites from the colour differences (cfa - g) of the neighbours.
