@@ -7,6 +7,7 @@ import sys
 
 from isp.errors import InputError
 from isp.io import read
+from isp.io.dng_reader import reader
 from isp.io.dump import GEOMETRY_KEYS
 
 
@@ -45,6 +46,8 @@ def run(args) -> int:
         try:
             frame = read(path, **geometry(args))
             d = frame.describe()
+            if str(path).lower().endswith(".dng") and not geometry(args):
+                d["reader"] = reader(path)
             if args.noise:
                 from isp.noise import describe, estimate, from_frame
 
@@ -82,6 +85,8 @@ def _text(d: dict) -> str:
              f"  pattern      {d['pattern']}",
              f"  black level  {d['black_level']}", f"  white level  {d['white_level']:g}",
              f"  as-shot WB   {d['wb'] if d['wb'] else '(unknown)'}"]
+    if d.get("reader"):
+        lines.append(f"  read by      {d['reader']}")
     if d["iso"] or d["exposure_time"]:
         lines.append(f"  exposure     ISO {d['iso'] or '?'}, {d['exposure_time'] or '?'} s")
     if d["xyz_to_camera"]:

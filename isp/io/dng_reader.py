@@ -114,11 +114,24 @@ def read_dng(path, crop: bool = True) -> RawFrame:
 
 def fallback_reason(path) -> str | None:
     """None when `read_dng` reads `path` itself, else why it hands the file to LibRaw."""
+    return _plan_or_reason(path)[1]
+
+
+def reader(path) -> str:
+    """Which decoder `read_dng` uses for `path`: "isp (what it reads)" or "LibRaw (why)"."""
+    plan, reason = _plan_or_reason(path)
+    if reason is not None:
+        return f"LibRaw ({reason})"
+    kind = {"lossless": "lossless JPEG tiles", "dct": "DCT JPEG tiles, to one code of LibRaw's IDCT"}
+    return f"isp ({kind.get(plan['jpeg'], 'uncompressed')})"
+
+
+def _plan_or_reason(path) -> tuple[dict | None, str | None]:
     try:
-        _plan(Path(path))
+        with quiet_tifffile():
+            return _plan(Path(path)), None
     except _Fallback as e:
-        return str(e)
-    return None
+        return None, str(e)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The uncompressed-DNG fast path against LibRaw: every RawFrame field equal, or a fallback."""
 import dataclasses
+import json
 import struct
 from fractions import Fraction
 import subprocess
@@ -531,6 +532,23 @@ def test_cameras_in_libraws_table(tmp_path, make, model):
     b = compare(path)
     from_table = not np.array_equal(b.xyz_to_camera, _d65_matrix(b.dng))
     assert from_table == (make not in ("DJI", "Blackmagic Design"))  # LibRaw's table has no matrix for those two
+
+
+def test_isp_info_says_which_reader_and_why(tmp_path, capsys):
+    from isp.cli import main
+
+    m = mosaic_of(64, 96, seed=27)
+    files = {"plain.dng": write_cfa(tmp_path / "plain.dng", m),
+             "lj.dng": write_cfa(tmp_path / "lj.dng", m, tile=(32, 48), jpeg="lossless"),
+             "dct.dng": write_cfa(tmp_path / "dct.dng", m, tile=(32, 48), jpeg="dct", white=4095),
+             "d3.dng": write_cfa(tmp_path / "d3.dng", m, make="NIKON CORPORATION", model="NIKON D3")}
+    assert dng_reader.reader(files["plain.dng"]) == "isp (uncompressed)"
+    assert dng_reader.reader(files["lj.dng"]) == "isp (lossless JPEG tiles)"
+    assert dng_reader.reader(files["dct.dng"]).startswith("isp (DCT JPEG tiles")
+    assert dng_reader.reader(files["d3.dng"]).startswith("LibRaw (LibRaw's camera table changes this camera's levels")
+    assert main(["info", "--json", *map(str, files.values())]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert [d["reader"] for d in described] == [dng_reader.reader(p) for p in files.values()]
 
 
 # --------------------------------------------------------------------------------------------
