@@ -24,8 +24,8 @@ them once written), else into a new array.
 from __future__ import annotations
 
 import threading
-import warnings
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
