@@ -181,10 +181,14 @@ def _refine_green_row(t, i, p, jlo, jhi, red_row):
 @nb.njit(inline="always")
 def _refine_green_loop(t, i, p, jlo, jhi, own):
     klo, khi = krange(jlo, jhi, p)
+    for k in range(klo, khi):  # three loops, for the reason _decide_row gives (CVX is free after step 2)
+        put(t, CVX, i, k, mean3(t, own, (GX, CG), 0, p, i, k, 1, 0))
+    for k in range(klo, khi):
+        put(t, G2X, i, k, mean3(t, own, (GX, CG), 0, p, i, k, 0, 1))
     for k in range(klo, khi):
         c = at(t, CX, CX, 0, p, i, k, 0, 0)
-        h = mean3(t, own, (GX, CG), 0, p, i, k, 0, 1)
-        v = mean3(t, own, (GX, CG), 0, p, i, k, 1, 0)
+        h = at(t, G2X, G2X, 0, p, i, k, 0, 0)
+        v = at(t, CVX, CVX, 0, p, i, k, 0, 0)
         put(t, G2X, i, k, c - (h if at(t, MX, MX, 0, p, i, k, 0, 0) == 1 else v))
 
 
