@@ -220,12 +220,13 @@ class Pipeline:
         the mosaic) each is its own pass.
         """
         buffer = self._buffers.get("mosaic", frame.mosaic.shape, np.float32)
-        model = None
+        model, corrected = None, None
         if self.denoise_method != "off":
             model = self.noise_model(frame, None)
             if model is None:  # the first frame of a camera without noise metadata: estimate it
                 with _timed(ms, "sensor"):
-                    model = self._estimated_noise(frame, self._corrected(frame, out=buffer))
+                    corrected = self._corrected(frame, out=buffer)
+                    model = self._estimated_noise(frame, corrected)
         denoising = model is not None
         if fused and not self._needs_mosaic_for_wb(frame) and self.denoise_method != "temporal":
             p = self.frame_params(frame)
@@ -240,7 +241,7 @@ class Pipeline:
                                    self.config["denoise"]["strength"], threshold=self._threshold,
                                    gains=p.site_gains, clip=p.clip, out=buffer), p
         with _timed(ms, "sensor"):
-            mosaic = self._corrected(frame, out=buffer)
+            mosaic = corrected if corrected is not None else self._corrected(frame, out=buffer)
         if denoising:
             from isp.denoise import denoise, denoise_temporal
 

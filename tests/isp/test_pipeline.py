@@ -65,6 +65,19 @@ def test_half_output_is_the_float_output_rounded_to_half(frame, look, algorithm,
     np.testing.assert_array_equal(half.view(np.uint16), exact.astype(np.float16).view(np.uint16))
 
 
+@pytest.mark.parametrize("method", ["realtime", "hq"])
+def test_a_camera_without_noise_metadata_is_measured_once_and_denoised_alike(frame, method):
+    bare = isp.RawFrame(**{**frame.__dict__, "extra": {}})  # no noise model: it is estimated
+    p = Pipeline.from_config({"denoise": {"method": method}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a frame this size gives an estimate: no warning
+        unfused = p.process(bare, fused=False)
+        fused = Pipeline.from_config({"denoise": {"method": method}}).process(bare)
+    assert len(p._noise) == 1  # measured on the first frame, kept for the camera and ISO
+    assert np.abs(fused - unfused).max() <= 1e-5
+    assert not np.array_equal(unfused, Pipeline.from_config({"denoise": {"method": "off"}}).process(bare, fused=False))
+
+
 @pytest.mark.parametrize("transfer,space", [("srgb", "sRGB"), ("slog3", "S-Gamut3.Cine"), ("acescct", "ACEScg")])
 def test_fused_quantised_output_within_one_code(frame, look, transfer, space):
     p = Pipeline.from_config({"grade": {"lut": str(look / "cube.cube")},
