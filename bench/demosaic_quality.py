@@ -84,11 +84,18 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     table = markdown(evaluate(args.data))
     print(table)
-    (ROOT / "bench" / "RESULTS-demosaic.md").write_text(
-        "CPSNR (dB), mean over each set; protocol of `../shared/test_data/README.md` "
-        "(RGGB mosaic of 8-bit images as [0, 1] float, output clipped to [0, 1], 10-px border "
-        "crop, peak 1). "
-        "`python -m bench.demosaic_quality`\n\n" + table + "\n")
+    update_results(ROOT / "bench" / "RESULTS-demosaic.md", table)
+
+
+def update_results(path: Path, table: str) -> None:
+    """Put the table at the top of the results file, keeping the notes below it (the first
+    "## " heading on)."""
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index("\n## ") + 1:] if "\n## " in old else ""
+    head = ("CPSNR (dB), mean over each set; protocol of `../shared/test_data/README.md` "
+            "(RGGB mosaic of 8-bit images as [0, 1] float, output clipped to [0, 1], 10-px border "
+            "crop, peak 1). `python -m bench.demosaic_quality`\n\n")
+    path.write_text(head + table + "\n" + ("\n" + notes if notes else ""))
 
 
 if __name__ == "__main__":
