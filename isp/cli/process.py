@@ -138,7 +138,12 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     t0 = time.perf_counter()
     records, missing = [], []
     bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
+    waiting = _first_frame_note(bar)
     for r in results:
+        if waiting is not None:
+            waiting.cancel()
+            waiting = None
+            bar.set_postfix_str("")
         if stopped() and closing is not None:
             closing.set()
         bar.update(1)
@@ -155,6 +160,8 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
         records.append({"frame": r.number, "source": str(r.source) if r.source else None,
                         "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
                         "skipped": r.skipped})
+    if waiting is not None:
+        waiting.cancel()
     if missing:
         bar.write(f"isp: {_missing_line(missing)}", file=out)
     bar.close()
@@ -169,6 +176,20 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
         with atomic_path(timings_path) as tmp:
             tmp.write_text(json.dumps({"wall_s": wall, "frames": records}, indent=1))
     return 130 if stopped() else 2 if any(r["error"] for r in records) else 0
+
+
+FIRST_FRAME_NOTE = "waiting for the first frame: a first run after installing compiles the kernels (~1 min)"
+
+
+def _first_frame_note(bar, after: float = 3.0) -> threading.Timer | None:
+    """If no frame is done `after` seconds from now, say on the progress bar why (numba compiles
+    the kernels on a first run; later runs load them from its cache). None with no bar."""
+    if bar.disable:
+        return None
+    timer = threading.Timer(after, bar.set_postfix_str, (FIRST_FRAME_NOTE,))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 @contextlib.contextmanager

@@ -217,3 +217,34 @@ def test_timings_never_replace_an_output_image(tmp_path, capsys):
     assert main(_args(src, tmp_path / "o.png", "--timings", str(tmp_path / "o.png"))) == 2
     assert "--timings would replace one of the run's output images" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+
+class _Terminal(__import__("io").StringIO):
+    def isatty(self):
+        return True
+
+
+def _frames(delays):
+    import time
+
+    from isp.sequence import FrameResult
+
+    for n, delay in enumerate(delays):
+        time.sleep(delay)
+        yield FrameResult(number=n, source=Path(f"f.{n:04d}.dng"), timings={"total": 1.0})
+
+
+@pytest.mark.parametrize("delays, noted", [((0.6, 0.0), True), ((0.0, 0.6), False)])
+def test_progress_bar_says_why_the_first_frame_is_slow(monkeypatch, delays, noted):
+    """Only a slow first frame gets the note (a first run compiles the kernels), and it goes once
+    the frame is done."""
+    from isp.cli import process
+
+    real = process._first_frame_note
+    monkeypatch.setattr(process, "_first_frame_note", lambda bar: real(bar, after=0.3))
+    out = _Terminal()
+    assert process.report(_frames(delays), progress=True, out=out, total=len(delays)) == 0
+    text = out.getvalue()
+    assert (process.FIRST_FRAME_NOTE in text) == noted
+    assert process.FIRST_FRAME_NOTE not in text.split("\r")[-2]  # the last state of the bar
