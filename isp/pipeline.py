@@ -54,6 +54,8 @@ class Pipeline:
     """A configured pipeline; build once, process many frames."""
 
     def __init__(self, config: dict | None = None):
+        import colour as _  # noqa: F401  colour-science takes ~1 s to import: here, not in the first frame's timings
+
         from isp import colour, grade
         from kernels.colour import TRANSFER_FUNCTIONS
         from kernels.demosaic import ALGORITHMS

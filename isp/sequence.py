@@ -21,7 +21,7 @@ import numpy as np
 from isp.denoise import window
 from isp.errors import InputError, is_interrupt
 from isp.io import expand, frame_path, read, write
-from isp.io.writers import output_format, writer_id
+from isp.io.writers import output_folder, output_format, writer_id
 from isp.io.sequence import is_pattern
 
 
@@ -145,13 +145,12 @@ def process_sequence(inputs, output=None, pipeline=None, *, frames: list[int] | 
     outputs = output_paths(sequence, output)
     _check_not_inputs([p for _, p in sequence.frames], outputs)
     if outputs[0] is not None:
-        if not outputs[0].parent.is_dir():
-            raise InputError(f"{outputs[0].parent}: output folder does not exist")
-        if not os.access(outputs[0].parent, os.W_OK):  # found now, not after developing every frame
-            raise InputError(f"{outputs[0].parent}: output folder is not writable")
         # refuses a depth or compression the format does not take; the pipeline then delivers
         # the written depth itself (half floats, 8 or 16-bit integers) in its fused pass
         _, depth, _ = output_format(outputs[0], depth, compression)
+        for folder in dict.fromkeys(output_folder(p) for p in outputs):  # made now if missing
+            if not os.access(folder, os.W_OK):  # found now, not after developing every frame
+                raise InputError(f"{folder}: output folder is not writable")
     geometry = {k: v for k, v in (geometry or {}).items() if v is not None}
     _sweep_temporaries(outputs)
     for n in sequence.missing:

@@ -154,7 +154,7 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
         if not_on_disk:
             missing.append(r.number)
         elif not r.ok:
-            bar.write(f"isp: frame {r.number if r.number is not None else r.source}: {r.error}", file=out)
+            bar.write(f"isp: {_failure_line(r)}", file=out)
             if debug and r.exception is not None:
                 traceback.print_exception(r.exception, file=out)
         records.append({"frame": r.number, "source": str(r.source) if r.source else None,
@@ -176,6 +176,13 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
         with atomic_path(timings_path) as tmp:
             tmp.write_text(json.dumps({"wall_s": wall, "frames": records}, indent=1))
     return 130 if stopped() else 2 if any(r["error"] for r in records) else 0
+
+
+def _failure_line(r) -> str:
+    """What failed: the frame's number, or its file unless the error names it already."""
+    if r.number is not None:
+        return f"frame {r.number}: {r.error}"
+    return r.error if str(r.source) in r.error else f"{r.source}: {r.error}"
 
 
 FIRST_FRAME_NOTE = "waiting for the first frame: a first run after installing compiles the kernels (~1 min)"

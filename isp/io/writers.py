@@ -58,6 +58,17 @@ def writer_id() -> str:
     return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
 
 
+def output_folder(path) -> Path:
+    """The folder `path` is written into, made with its parents if missing; InputError naming
+    it when it cannot be (a file in the way, no permission)."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{folder}: cannot create the output folder ({e.strerror or e})") from None
+    return folder
+
+
 def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression: str | None = None) -> Path:
     """Write an (H, W, 3) or (H, W) float image; returns the path.
 
@@ -71,8 +82,7 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
     image = np.asarray(image)
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise InputError(f"{path}: expected an (H, W, 3) or (H, W) image, got shape {image.shape}")
-    if not path.parent.is_dir():
-        raise InputError(f"{path.parent}: output folder does not exist")
+    output_folder(path)
     tmp = None
     try:
         with atomic_path(path) as tmp:

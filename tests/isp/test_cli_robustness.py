@@ -248,3 +248,31 @@ def test_progress_bar_says_why_the_first_frame_is_slow(monkeypatch, delays, note
     text = out.getvalue()
     assert (process.FIRST_FRAME_NOTE in text) == noted
     assert process.FIRST_FRAME_NOTE not in text.split("\r")[-2]  # the last state of the bar
+
+
+def test_missing_output_folders_are_made(tmp_path, capsys):
+    """`-o review/shot.####.png` as the README has it: review/ (and its parents) need not exist."""
+    _dumps(tmp_path, numbers=(1, 2))
+    assert main(_args(tmp_path / "s.####.raw", tmp_path / "review" / "day1" / "o.####.png")) == 0
+    assert sorted(p.name for p in (tmp_path / "review" / "day1").iterdir()) == ["o.0001.png", "o.0002.png"]
+    isp.write(tmp_path / "stills" / "one.png", np.zeros((4, 5, 3), np.float32))
+    assert (tmp_path / "stills" / "one.png").exists()
+
+
+def test_a_file_in_the_way_of_the_output_folder_is_one_line(tmp_path, capsys):
+    _dumps(tmp_path, numbers=(1,))
+    (tmp_path / "review").write_text("not a folder")
+    assert main(_args(tmp_path / "s.####.raw", tmp_path / "review" / "o.####.png")) == 2
+    err = capsys.readouterr().err
+    assert "review: cannot create the output folder" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(isp.InputError, match="review: cannot create the output folder"):
+        isp.write(tmp_path / "review" / "one.png", np.zeros((4, 5, 3), np.float32))
+
+
+def test_a_failed_single_file_is_named_once(tmp_path, capsys):
+    bad = tmp_path / "bad.dng"
+    bad.write_bytes(b"II*\0" + bytes(60))
+    assert main(_args(bad, tmp_path / "o.png")) == 2
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line.startswith(f"isp: {bad}: ") and line.count("bad.dng") == 1
