@@ -244,7 +244,7 @@ def summary(records: list[dict], wall: float) -> str:
     done = [r for r in records if r["error"] is None and not r["skipped"]]
     failed = sorted((r for r in records if r["error"] is not None), key=lambda r: (r["frame"] is None, r["frame"] or 0))
     skipped = sum(r["skipped"] for r in records)
-    line = f"{len(done)} frames processed"
+    line = f"{len(done)} frame{'' if len(done) == 1 else 's'} processed"
     if skipped:
         line += f", {skipped} skipped (output exists)"
     if failed:
