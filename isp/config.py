@@ -13,7 +13,8 @@
                 lut = "show.cube"; interpolation = "tetrahedral" | "trilinear"
     [output]    colorspace = "sRGB" | "ACEScg" | ...; transfer = "srgb" | "linear" | ...;
                 depth = 8 | 16 | 32 | "half" | "float" (default: the format's first);
-                compression = "none" (default) | EXR: "zip", "piz", "dwaa", ... | TIFF: "zlib", "lzw", "zstd"
+                compression = "none" (default) | EXR: "zip", "piz", "dwaa", ... | TIFF: "zlib", "lzw", "zstd";
+                orientation = "display" (turned and stretched as the file says it is shown) | "sensor"
 
 Unknown sections, keys or values are errors naming the key and what is allowed. Relative file
 paths (LUT, CDL) in a config file are taken relative to that file; in overrides (command-line
@@ -184,6 +185,7 @@ SCHEMA: dict[str, dict[str, tuple[object, Callable]]] = {
         "transfer": ("srgb", _registry("transfer")),
         "depth": (None, _depth),
         "compression": (None, _registry("compression")),
+        "orientation": ("display", _one_of("display", "sensor")),
     },
 }
 

@@ -36,6 +36,8 @@ class RawFrame:
     `xyz_to_camera` is the 3x3 matrix taking CIE XYZ (D65) to camera RGB (LibRaw's or the DNG's
     ColorMatrix for D65), None when unknown; `dng` holds the DNG colour tags when present.
     `origin` is the (row, column) of the frame's top-left pixel on the full sensor readout.
+    `orientation` (TIFF/EXIF 1-8) and `pixel_aspect` (a pixel's width over its height) say how
+    the developed image is shown (see isp.orientation); the mosaic itself is as stored.
     """
 
     mosaic: np.ndarray
@@ -51,6 +53,8 @@ class RawFrame:
     source: Path | None = None
     frame_number: int | None = None
     origin: tuple[int, int] = (0, 0)
+    orientation: int = 1
+    pixel_aspect: float = 1.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -60,6 +64,11 @@ class RawFrame:
         bl = np.asarray(self.black_level, dtype=np.float32)
         self.black_level = np.broadcast_to(bl, (2, 2)).copy() if bl.size in (1, 4) else bl.reshape(2, 2)
         self.white_level = float(self.white_level)
+        if self.orientation not in range(1, 9):
+            raise ValueError(f"orientation {self.orientation!r}; expected 1 to 8")
+        self.pixel_aspect = float(self.pixel_aspect)
+        if not 0.1 <= self.pixel_aspect <= 10:
+            raise ValueError(f"pixel aspect ratio {self.pixel_aspect} is outside 0.1..10")
         if self.white_level <= float(self.black_level.max()):
             raise ValueError(f"white level {self.white_level} is not above the black level {self.black_level.max()}")
 
@@ -120,6 +129,8 @@ class RawFrame:
             "iso": self.iso,
             "exposure_time": self.exposure_time,
             "origin": list(self.origin),
+            "orientation": self.orientation,
+            "pixel_aspect": self.pixel_aspect,
             "frame_number": self.frame_number,
         }
         if self.dng is not None:

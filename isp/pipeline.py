@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from isp import config as configuration
+from isp import orientation
 from isp.errors import InputError, ProcessingWarning
 from isp.frame import RawFrame
 from kernels import develop as kdevelop
@@ -159,11 +160,17 @@ class Pipeline:
         `out`: an array to write the image into, of the shape and dtype `output_spec` gives."""
         return self.process_timed(frame, fused=fused, depth=depth, window=window, centre=centre, out=out)[0]
 
-    @staticmethod
-    def output_spec(frame: RawFrame, depth=None) -> tuple[tuple, np.dtype]:
+    def output_spec(self, frame: RawFrame, depth=None) -> tuple[tuple, np.dtype]:
         """The shape and dtype of what `process(frame, depth=depth)` returns (and `out=` takes)."""
         q = _quantise(depth)
-        return (frame.height, frame.width, 3), np.dtype(np.float16 if q == kfused.HALF else kfused.DTYPES[q])
+        h, w = frame.height, frame.width
+        if self._turns(frame):
+            h, w = orientation.displayed_shape(h, w, frame.orientation, frame.pixel_aspect)
+        return (h, w, 3), np.dtype(np.float16 if q == kfused.HALF else kfused.DTYPES[q])
+
+    def _turns(self, frame: RawFrame) -> bool:
+        """The developed frame is turned or stretched to be shown (`[output] orientation`)."""
+        return self.config["output"]["orientation"] == "display" and (frame.orientation != 1 or frame.pixel_aspect != 1)
 
     def process_timed(self, frame: RawFrame, *, fused: bool = True, depth=None, window: list | None = None,
                       centre: int = 0, out: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -182,15 +189,27 @@ class Pipeline:
             raise InputError(f"out: expected a C-contiguous {shape} {np.dtype(dtype).name} array, "
                              f"got {out.shape} {out.dtype.name}")
         ms: dict[str, float] = {}
+        developed = out
+        if self._turns(frame):  # developed as stored, then turned into `out`
+            developed = self._buffers.get("developed", (frame.height, frame.width, 3), dtype)
+        self._develop(frame, fused, window, centre, quantise, developed, ms)
+        if developed is not out:
+            with _timed(ms, "orientation"):
+                orientation.displayed(developed, frame.orientation, frame.pixel_aspect, out=out)
+        return out, ms
+
+    def _develop(self, frame: RawFrame, fused: bool, window: list | None, centre: int, quantise: int,
+                 out: np.ndarray, ms: dict) -> None:
+        """Every stage, the frame as stored into `out` ((H, W, 3) of the output dtype)."""
         mosaic, p = self._front_end(frame, fused, window, centre, ms)
         dst = out.view(np.uint16) if quantise == kfused.HALF else out  # the kernels store half as its bits
         if fused and self._tiled and not self._lut_rest:
             with _timed(ms, "demosaic+colour+grade"):
                 kdevelop.develop(self._tiled, mosaic, frame.pattern, dst, p.matrix, self.transfer, self.curves,
                                  self._cdl_args, self._lut_args, quantise)
-            return out, ms
+            return
         with _timed(ms, "demosaic"):
-            rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", shape, np.float32))
+            rgb = self.demosaic(mosaic, frame.pattern, out=self._buffers.get("rgb", out.shape, np.float32))
         if fused:  # every per-pixel stage in one pass, straight into the output's dtype
             with _timed(ms, "colour+grade"):
                 target = rgb if self._lut_rest else dst
@@ -199,7 +218,7 @@ class Pipeline:
                 if self._lut_rest:  # a LUT with steps the fused pass cannot take
                     self.lut.apply(rgb, self.interpolation, out=rgb)
                     self._quantise_into(rgb, dst, quantise)
-            return out, ms
+            return
         with _timed(ms, "colour"):
             self._colour_unfused(rgb, p)
         with _timed(ms, "grade"):
@@ -211,7 +230,6 @@ class Pipeline:
                 self.lut.apply(rgb, self.interpolation, out=rgb)
         with _timed(ms, "output"):
             self._quantise_into(rgb, dst, quantise)
-        return out, ms
 
     def _front_end(self, frame: RawFrame, fused: bool, window: list | None, centre: int, ms: dict):
         """Sensor correction, denoise and white balance: the balanced mosaic and the FrameParams.

@@ -79,9 +79,25 @@ def _finite(v):
     return v
 
 
+_TURNS = {2: "mirrored left-right", 3: "turned 180 degrees", 4: "mirrored top-bottom",
+          5: "transposed", 6: "turned 90 degrees clockwise", 7: "transverse",
+          8: "turned 90 degrees counter-clockwise"}
+
+
+def _geometry_lines(d: dict) -> list[str]:
+    """How the developed image is shown, when that is not as stored."""
+    lines = []
+    if d["orientation"] != 1:
+        lines.append(f"  orientation  {d['orientation']} (shown {_TURNS[d['orientation']]})")
+    if d["pixel_aspect"] != 1:
+        lines.append(f"  pixel aspect {d['pixel_aspect']:.6g} (stretched to square pixels when developed)")
+    return lines
+
+
 def _text(d: dict) -> str:
     lines = [f"{d['source']}", f"  camera       {d['camera'] or '(unknown)'}",
              f"  size         {d['width']} x {d['height']}  (origin {d['origin'][0]}, {d['origin'][1]} on the sensor)",
+             *_geometry_lines(d),
              f"  pattern      {d['pattern']}",
              f"  black level  {d['black_level']}", f"  white level  {d['white_level']:g}",
              f"  as-shot WB   {d['wb'] if d['wb'] else '(unknown)'}"]

@@ -47,6 +47,8 @@ def add_pipeline_flags(p):
     p.add_argument("--depth", help="output depth: 8, 16, 32, half or float")
     p.add_argument("--compression", metavar="NAME",
                    help="EXR: none (default), zip, zips, piz, dwaa, ...; TIFF: none (default), zlib, lzw, zstd")
+    p.add_argument("--orientation", choices=("display", "sensor"),
+                   help="display (default): turned and stretched as the raw says it is shown; sensor: as stored")
 
 
 def overrides(args) -> dict:
@@ -55,7 +57,8 @@ def overrides(args) -> dict:
     for flag, key in (("demosaic", "demosaic.algorithm"), ("denoise", "denoise.method"), ("strength", "denoise.strength"),
                       ("lut", "grade.lut"), ("cdl", "grade.cdl"), ("cccid", "grade.cccid"),
                       ("colorspace", "output.colorspace"),
-                      ("transfer", "output.transfer"), ("compression", "output.compression")):
+                      ("transfer", "output.transfer"), ("compression", "output.compression"),
+                      ("orientation", "output.orientation")):
         if getattr(args, flag, None) is not None:
             o[key] = getattr(args, flag)
     if getattr(args, "white_balance", None):

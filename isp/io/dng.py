@@ -76,7 +76,7 @@ def dng_tags(frame: RawFrame) -> list[tuple]:
         (50707, _BYTE, 4, (1, 1, 0, 0), True),  # DNGBackwardVersion
         (271, _ASCII, 0, "isp", True),  # Make
         (272, _ASCII, 0, frame.camera or "isp synthetic", True),  # Model
-        (274, _SHORT, 1, 1, True),  # Orientation
+        (274, _SHORT, 1, int(frame.orientation), True),  # Orientation
         (50708, _ASCII, 0, frame.camera or "isp synthetic", True),  # UniqueCameraModel
         (33421, _SHORT, 2, (2, 2), True),  # CFARepeatPatternDim
         (33422, _BYTE, 4, tuple(_CFA_CODE[c] for c in frame.pattern), True),  # CFAPattern
@@ -101,6 +101,8 @@ def dng_tags(frame: RawFrame) -> list[tuple]:
         neutral = 1.0 / np.asarray(frame.wb, dtype=np.float64)
     if neutral is not None:
         tags.append((50728, _RATIONAL, 3, _rationals(np.asarray(neutral) / np.max(neutral), denominator=1000000), True))
+    if frame.pixel_aspect != 1:  # DefaultScale: horizontal, vertical
+        tags.append((50718, _RATIONAL, 2, _rationals([frame.pixel_aspect, 1.0], denominator=100000), True))
     noise = frame.extra.get("noise")
     if isinstance(noise, dict) and "a" in noise and "b" in noise:  # NoiseProfile: variance = S*x + O
         tags.append((51041, _DOUBLE, 2, (float(noise["a"]), float(noise["b"])), True))

@@ -420,8 +420,31 @@ def _metadata(tags, fh, byteorder) -> dict:
             ctop, cleft = ctop + ctop % 2, cleft + cleft % 2
             if ww > 0 and hh > 0:
                 crop_box = (ctop - vis_top, cleft - vis_left, hh, ww)
+    orientation, aspect = _display(tags)
     return {"wb": wb, "shutter": shutter, "iso": iso, "area": (vis_top, vis_left, vis_h - dy, vis_w - dx),
-            "crop": crop_box, "pattern_shift": (dy, dx), "matrix": matrix, "libraw_levels": (black, white)}
+            "crop": crop_box, "pattern_shift": (dy, dx), "matrix": matrix, "libraw_levels": (black, white),
+            "orientation": orientation, "pixel_aspect": aspect}
+
+
+def _display(tags) -> tuple[int, float]:
+    """Orientation (274) and the pixel aspect ratio from DefaultScale (50718) as LibRaw reads
+    them: horizontal / vertical scale in double, within 0.5% of 1 taken as 1."""
+    orientation = 1
+    if 274 in tags:
+        orientation = _one(_ints(tags, 274), "Orientation")
+        if orientation not in range(1, 9):  # dcraw maps it through "50132467"[value & 7]
+            raise _Fallback(f"Orientation {orientation} is not 1 to 8")
+    aspect = 1.0
+    scale = _reals(tags, 50718)
+    if scale is not None:
+        if len(scale) != 2 or not all(v > 0 for v in scale):
+            raise _Fallback("DefaultScale is not two positive values")
+        aspect = scale[0] / scale[1]
+        if 0.995 < aspect < 1.005:
+            aspect = 1.0
+        if not 0.1 <= aspect <= 10:
+            raise _Fallback(f"DefaultScale gives a pixel aspect ratio of {aspect:g}")
+    return orientation, aspect
 
 
 @functools.lru_cache(maxsize=256)
@@ -519,6 +542,8 @@ def _read(path: Path, plan: dict, crop: bool) -> RawFrame:
         exposure_time=plan["shutter"] or None,
         source=path,
         origin=(top, left),
+        orientation=plan["orientation"],
+        pixel_aspect=plan["pixel_aspect"],
     )
     frame.camera, frame.dng, iso, noise_profile = _dng_tags(path)
     frame.iso = frame.iso or iso

@@ -17,6 +17,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import DngColour, RawFrame
+from isp.orientation import EXIF_FROM_LIBRAW_FLIP
 from kernels import cfa
 
 _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
@@ -54,6 +55,8 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
             exposure_time=raw.other.shutter_speed or None,
             source=Path(path),
             origin=(top, left),
+            orientation=EXIF_FROM_LIBRAW_FLIP.get(sizes.flip, 1),
+            pixel_aspect=sizes.pixel_aspect or 1.0,
         )
         crop_box = (sizes.crop_top_margin, sizes.crop_left_margin, sizes.crop_height, sizes.crop_width)
     if Path(path).suffix.lower() == ".dng":

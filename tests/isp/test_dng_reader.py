@@ -49,7 +49,7 @@ def assert_same_frame(a: RawFrame, b: RawFrame, mosaic_tolerance=0):
                 assert isinstance(y, np.ndarray) and np.array_equal(x, y), f.name
             else:
                 assert x == y, f.name
-    for name in ("camera", "iso", "exposure_time", "source", "frame_number", "origin"):
+    for name in ("camera", "iso", "exposure_time", "source", "frame_number", "origin", "orientation", "pixel_aspect"):
         assert getattr(a, name) == getattr(b, name), name
     assert a.extra.keys() == b.extra.keys()
     for k in a.extra:
@@ -596,3 +596,26 @@ def test_dng_cut_before_its_tags_goes_to_libraw_error(tmp_path):
     assert fallback_reason(cut) is not None
     with pytest.raises(InputError, match="stub.dng"):
         isp.read(cut)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("aspect", [1.0, 1.5, 0.5, 1.003])
+def test_orientation_and_pixel_aspect_as_libraw_reads_them(tmp_path, orientation, aspect):
+    """Orientation (274) and DefaultScale (50718): isp's reader and LibRaw agree (LibRaw takes
+    an aspect within 0.5% of 1 as 1)."""
+    frame = dataclasses.replace(render(default_chart(48, 64), SensorModel(seed=1)),
+                                orientation=orientation, pixel_aspect=aspect)
+    path = write_dng(tmp_path / "o.dng", frame)
+    b = compare(path)
+    assert b.orientation == orientation
+    assert b.pixel_aspect == (1.0 if aspect == 1.003 else pytest.approx(aspect, rel=1e-5))
+
+
+def test_an_orientation_outside_1_to_8_goes_to_libraw(tmp_path):
+    path = write_dng(tmp_path / "o.dng", render(default_chart(48, 64), SensorModel(seed=1)))
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags[274].valueoffset
+    data = bytearray(path.read_bytes())
+    data[offset:offset + 2] = struct.pack("<H", 9)
+    path.write_bytes(bytes(data))
+    assert "Orientation 9" in fallback_reason(path)

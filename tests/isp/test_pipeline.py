@@ -11,6 +11,7 @@ import rawpy
 import isp
 from isp.cli import main
 from isp.io.dng import write_frame
+from isp.orientation import displayed_shape
 from isp.pipeline import Pipeline
 from isp.synth import SensorModel, colorchecker, default_chart, render
 from kernels.demosaic import ALGORITHMS
@@ -160,15 +161,54 @@ def test_real_raws_end_to_end(shared_data, name):
     frame = isp.read(path)
     wb = "as_shot" if frame.wb is not None else "grey_world"  # the DC120 records none
     image = Pipeline.from_config({"denoise": {"method": "realtime"}, "sensor": {"white_balance": wb}}).process(frame)
-    assert image.shape == (frame.height, frame.width, 3) and np.isfinite(image).all()
+    # upright and with square pixels (the DC120's are 1.53 times wider than high)
+    assert image.shape == displayed_shape(frame.height, frame.width, frame.orientation, frame.pixel_aspect) + (3,)
+    assert np.isfinite(image).all()
     # saturated colours outside sRGB legitimately go below 0 through the camera matrix
     assert 0.02 < image.mean() < 0.95 and np.percentile(image, 1) > -0.05 and np.percentile(image, 99) < 1.5
     # orientation and content against LibRaw's own rendering, compared small
     with rawpy.imread(str(path)) as raw:
-        ref = raw.postprocess(half_size=True, no_auto_bright=True, output_bps=16, user_flip=0).astype(np.float32)
+        ref = raw.postprocess(half_size=True, no_auto_bright=True, output_bps=16).astype(np.float32)
     luma = lambda im: im @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # noqa: E731
     ours, theirs = _small(luma(image)), _small(luma(ref))
     assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("orientation, aspect", [(6, 1.0), (3, 1.0), (8, 1.5), (1, 0.5)])
+@pytest.mark.parametrize("depth", [16, "half", None])
+def test_frames_come_out_upright_with_square_pixels(frame, orientation, aspect, depth):
+    """A frame whose metadata says it is shown turned (or with non-square pixels) comes out that
+    way, fused or not, into `out=` too; `orientation = "sensor"` keeps it as stored."""
+    import dataclasses
+
+    from isp.orientation import displayed
+
+    turned = dataclasses.replace(frame, orientation=orientation, pixel_aspect=aspect)
+    p = Pipeline.from_config()
+    upright = displayed(p.process(frame, depth=depth), orientation, aspect)
+    for fused in (True, False):
+        image = p.process(turned, depth=depth, fused=fused)
+        assert (image.shape, image.dtype) == p.output_spec(turned, depth)
+        np.testing.assert_allclose(image.astype(np.float32), upright.astype(np.float32), atol=1 if depth == 16 else 1e-3)
+    out = np.empty(*p.output_spec(turned, depth))
+    assert p.process(turned, depth=depth, out=out) is out and np.array_equal(out, upright)
+    as_stored = Pipeline.from_config({"output": {"orientation": "sensor"}}).process(turned, depth=depth)
+    assert as_stored.shape == (frame.height, frame.width, 3)
+
+
+def test_cli_writes_a_turned_frame_upright(tmp_path):
+    import dataclasses
+
+    upright = render(default_chart(48, 64), SensorModel(seed=1))
+    write_frame(tmp_path / "up.dng", upright)
+    write_frame(tmp_path / "cw.dng", dataclasses.replace(upright, orientation=6))
+    for name in ("up", "cw"):
+        assert main(["process", str(tmp_path / f"{name}.dng"), "-o", str(tmp_path / f"{name}.png"), "--no-progress"]) == 0
+    up, cw = isp.read_image(tmp_path / "up.png"), isp.read_image(tmp_path / "cw.png")
+    assert cw.shape == (64, 48, 3) and np.array_equal(cw, np.rot90(up, -1))
+    assert main(["process", str(tmp_path / "cw.dng"), "-o", str(tmp_path / "raw.png"), "--orientation", "sensor",
+                 "--no-progress"]) == 0
+    assert np.array_equal(isp.read_image(tmp_path / "raw.png"), up)
 
 
 def _small(image, size=(24, 32)):
