@@ -45,7 +45,10 @@ def displayed(image: np.ndarray, orientation: int, pixel_aspect: float, out: np.
     if orientation not in ORIENTATIONS:
         raise ValueError(f"orientation {orientation!r}; expected 1 to 8")
     shape = displayed_shape(image.shape[0], image.shape[1], orientation, pixel_aspect) + image.shape[2:]
-    out = np.empty(shape, image.dtype) if out is None else out
+    if out is None:
+        out = np.empty(shape, image.dtype)
+    elif out.shape != shape or out.dtype != image.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out: expected a C-contiguous {shape} {image.dtype} array, got {out.shape} {out.dtype}")
     if pixel_aspect != 1:
         work = image.astype(np.float32) if image.dtype == np.float16 else image
         upright = stretched_size(image.shape[0], image.shape[1], pixel_aspect) + image.shape[2:]

@@ -67,7 +67,7 @@ def compare_peers(runner: Runner, frame, tmpdir: Path, lut_path: Path | None, re
         lut_path = make_lut33(tmpdir / "bench33.cube")
     dng = write_dng(tmpdir / "frame.dng", frame)
     raw = rawpy.imread(str(dng))
-    libraw_kw = dict(use_camera_wb=True, no_auto_bright=True, output_bps=16, user_flip=0)
+    libraw_kw = dict(use_camera_wb=True, no_auto_bright=True, output_bps=16)  # turned as the frame says, as isp
 
     def libraw(algorithm):
         return lambda: raw.postprocess(demosaic_algorithm=algorithm, **libraw_kw)

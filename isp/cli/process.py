@@ -110,15 +110,14 @@ def _config_geometry(config, sequence) -> dict:
 
 
 def _timings_path(args, sequence, config) -> Path | None:
-    """--timings, checked before any frame is developed: its folder exists, it is not a folder,
-    and it is none of the run's inputs (frames, config, LUT, CDL) or outputs."""
+    """--timings, checked before any frame is developed: it is not a folder, and it is none of
+    the run's inputs (frames, config, LUT, CDL) or outputs; its folder is made if missing."""
     if not args.timings:
         return None
+    from isp.io.writers import output_folder
     from isp.sequence import output_paths
 
     path = Path(args.timings)
-    if not path.parent.is_dir():
-        raise InputError(f"{path.parent}: folder for --timings does not exist")
     if path.is_dir():
         raise InputError(f"{path}: --timings names a folder; give a file name like timings.json")
     inputs = [p for _, p in sequence.frames] + [Path(p) for p in (args.config, config["grade"]["lut"],
@@ -127,6 +126,7 @@ def _timings_path(args, sequence, config) -> Path | None:
         raise InputError(f"{path}: refusing to write timings over an input file")
     if path.resolve() in {p.resolve() for p in output_paths(sequence, args.output)}:
         raise InputError(f"{path}: --timings would replace one of the run's output images")
+    output_folder(path)
     return path
 
 
@@ -142,29 +142,32 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     records, missing = [], []
     bar = tqdm(total=total, unit="frame", disable=None if progress else True, file=out, dynamic_ncols=True)
     waiting = _first_frame_note(bar)
-    for r in results:
+    try:
+        for r in results:
+            if waiting is not None:  # the first frame is in: the note goes, or never comes
+                waiting.cancel()
+                waiting.join()  # a note being shown right now is shown before it is cleared
+                waiting = None
+                bar.set_postfix_str("")
+            if stopped() and closing is not None:
+                closing.set()
+            bar.update(1)
+            not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
+            if missing and not not_on_disk:
+                bar.write(f"isp: {_missing_line(missing)}", file=out)
+                missing = []
+            if not_on_disk:
+                missing.append(r.number)
+            elif not r.ok:
+                bar.write(f"isp: {_failure_line(r)}", file=out)
+                if debug and r.exception is not None:
+                    traceback.print_exception(r.exception, file=out)
+            records.append({"frame": r.number, "source": str(r.source) if r.source else None,
+                            "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
+                            "skipped": r.skipped})
+    finally:  # the results may end in an exception (the sequence's checks run at the first)
         if waiting is not None:
             waiting.cancel()
-            waiting = None
-            bar.set_postfix_str("")
-        if stopped() and closing is not None:
-            closing.set()
-        bar.update(1)
-        not_on_disk = r.source is None and r.error is not None  # reported as ranges, not a line each
-        if missing and not not_on_disk:
-            bar.write(f"isp: {_missing_line(missing)}", file=out)
-            missing = []
-        if not_on_disk:
-            missing.append(r.number)
-        elif not r.ok:
-            bar.write(f"isp: {_failure_line(r)}", file=out)
-            if debug and r.exception is not None:
-                traceback.print_exception(r.exception, file=out)
-        records.append({"frame": r.number, "source": str(r.source) if r.source else None,
-                        "output": str(r.output) if r.output else None, "ms": r.timings, "error": r.error,
-                        "skipped": r.skipped})
-    if waiting is not None:
-        waiting.cancel()
     if missing:
         bar.write(f"isp: {_missing_line(missing)}", file=out)
     bar.close()

@@ -428,7 +428,7 @@ def _metadata(tags, fh, byteorder) -> dict:
 
 def _display(tags) -> tuple[int, float]:
     """Orientation (274) and the pixel aspect ratio from DefaultScale (50718) as LibRaw reads
-    them: horizontal / vertical scale in double, within 0.5% of 1 taken as 1."""
+    them: horizontal / vertical scale divided in float32, within 0.5% of 1 taken as 1."""
     orientation = 1
     if 274 in tags:
         orientation = _one(_ints(tags, 274), "Orientation")
@@ -439,7 +439,7 @@ def _display(tags) -> tuple[int, float]:
     if scale is not None:
         if len(scale) != 2 or not all(v > 0 for v in scale):
             raise _Fallback("DefaultScale is not two positive values")
-        aspect = scale[0] / scale[1]
+        aspect = float(_F32(scale[0]) / _F32(scale[1]))
         if 0.995 < aspect < 1.005:
             aspect = 1.0
         if not 0.1 <= aspect <= 10:

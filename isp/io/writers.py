@@ -62,6 +62,8 @@ def output_folder(path) -> Path:
     """The folder `path` is written into, made with its parents if missing; InputError naming
     it when it cannot be (a file in the way, no permission)."""
     folder = Path(path).parent
+    if not folder.is_dir() and folder.parts and folder.parts[0].startswith("~"):
+        raise InputError(f"{path}: '~' was not expanded (the shell does not after '='); give the full path")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -235,14 +235,14 @@ def _frames(delays):
         yield FrameResult(number=n, source=Path(f"f.{n:04d}.dng"), timings={"total": 1.0})
 
 
-@pytest.mark.parametrize("delays, noted", [((0.6, 0.0), True), ((0.0, 0.6), False)])
+@pytest.mark.parametrize("delays, noted", [((1.5, 0.0), True), ((0.0, 0.6), False)])
 def test_progress_bar_says_why_the_first_frame_is_slow(monkeypatch, delays, noted):
     """Only a slow first frame gets the note (a first run compiles the kernels), and it goes once
     the frame is done."""
     from isp.cli import process
 
     real = process._first_frame_note
-    monkeypatch.setattr(process, "_first_frame_note", lambda bar: real(bar, after=0.3))
+    monkeypatch.setattr(process, "_first_frame_note", lambda bar: real(bar, after=0.2))
     out = _Terminal()
     assert process.report(_frames(delays), progress=True, out=out, total=len(delays)) == 0
     text = out.getvalue()
@@ -276,3 +276,19 @@ def test_a_failed_single_file_is_named_once(tmp_path, capsys):
     assert main(_args(bad, tmp_path / "o.png")) == 2
     line = capsys.readouterr().err.splitlines()[0]
     assert line.startswith(f"isp: {bad}: ") and line.count("bad.dng") == 1
+
+
+def test_an_unexpanded_tilde_is_refused_not_made(tmp_path, monkeypatch, capsys):
+    """`--output=~/review/o.png`: the shell leaves the '~' alone after '='; no folder named '~'."""
+    _dumps(tmp_path, numbers=(1,))
+    monkeypatch.chdir(tmp_path)
+    assert main(_args(tmp_path / "s.####.raw", "~/review/o.####.png")) == 2
+    assert "'~' was not expanded" in capsys.readouterr().err
+    assert not (tmp_path / "~").exists()
+
+
+def test_timings_go_into_a_new_folder(tmp_path):
+    _dumps(tmp_path, numbers=(1,))
+    assert main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png", "--timings",
+                      str(tmp_path / "logs" / "t.json"))) == 0
+    assert json.loads((tmp_path / "logs" / "t.json").read_text())["frames"][0]["frame"] == 1

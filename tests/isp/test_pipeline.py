@@ -174,6 +174,15 @@ def test_real_raws_end_to_end(shared_data, name):
     assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.9
 
 
+def test_non_square_pixels_give_libraws_size(shared_data):
+    """The DC120's pixels are 1.53 times wider than high: developed, its frame is as wide as
+    LibRaw's full-size output."""
+    path = shared_data / "raw" / "Kodak_DC120_P003908.KDC"
+    image = Pipeline.from_config({"sensor": {"white_balance": "grey_world"}}).process(isp.read(path), depth=8)
+    with rawpy.imread(str(path)) as raw:
+        assert image.shape == raw.postprocess().shape == (976, 1301, 3)
+
+
 @pytest.mark.parametrize("orientation, aspect", [(6, 1.0), (3, 1.0), (8, 1.5), (1, 0.5)])
 @pytest.mark.parametrize("depth", [16, "half", None])
 def test_frames_come_out_upright_with_square_pixels(frame, orientation, aspect, depth):

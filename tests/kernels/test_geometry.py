@@ -30,6 +30,13 @@ def test_orientation_outside_1_to_8_is_refused():
         displayed(np.zeros((2, 2, 3), np.float32), 9, 1.0)
 
 
+@pytest.mark.parametrize("out", [np.zeros((3, 2, 3), np.float32), np.zeros((2, 3, 3), np.uint16),
+                                 np.zeros((2, 6, 3), np.float32)[:, ::2]])
+def test_out_of_the_wrong_shape_or_type_is_refused(out):
+    with pytest.raises(ValueError, match="out: expected a C-contiguous"):
+        displayed(np.zeros((2, 3, 3), np.float32), 1, 1.0, out=out)
+
+
 def _libraw(path, **kw):
     """LibRaw's development with nothing but geometry changing the values: linear, 16-bit,
     raw colour, unit white balance, bilinear."""
