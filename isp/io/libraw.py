@@ -25,7 +25,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
-    check_complete(path)
+    camera = check_complete(path)
     with _quiet_stderr():
         try:
             raw = rawpy.imread(str(path))
@@ -53,6 +53,7 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
             xyz_to_camera=_nonzero(np.array(raw.rgb_xyz_matrix[:3], dtype=np.float64)),
             iso=raw.other.iso_speed or None,
             exposure_time=raw.other.shutter_speed or None,
+            camera=camera,
             source=Path(path),
             origin=(top, left),
             orientation=EXIF_FROM_LIBRAW_FLIP.get(sizes.flip, 1),
@@ -167,19 +168,24 @@ def _libraw_message(e: Exception) -> str:
     return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
 
 
-def check_complete(path: Path) -> None:
+def check_complete(path: Path) -> str:
     """InputError if a TIFF-based raw (DNG, NEF, CR2, ...) is cut short: its image strips or tiles
     run past the end of the file. LibRaw decodes the missing part of such a file as black and
-    reports nothing. Files tifffile cannot parse are left to LibRaw to judge."""
+    reports nothing. Files tifffile cannot parse are left to LibRaw to judge. Returns the camera
+    its first IFD names: the Model, after the Make unless the model names it; "" for none."""
     size = Path(path).stat().st_size
     try:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             pages = [p for page in tif.pages for p in [page, *(page.pages or [])]]
             end = max((o + n for p in pages for o, n in zip(p.dataoffsets, p.databytecounts)), default=0)
-    except Exception:  # not a TIFF (CRW, KDC, ...) or too damaged to parse: LibRaw decides
-        return
+            make, model = (str(getattr(tif.pages[0].tags.get(code), "value", "") or "").strip("\x00 ")
+                           for code in (271, 272))
+    except Exception:  # not a TIFF (CRW, ...) or too damaged to parse: LibRaw decides
+        return ""
     if end > size:
         raise InputError(f"{path}: truncated: its image data runs to byte {end}, but the file has {size} bytes")
+    named = any(len(word) > 2 and word in model.lower().split() for word in make.lower().split())
+    return model if named else f"{make} {model}".strip()
 
 
 @contextlib.contextmanager

@@ -227,3 +227,20 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(isp.InputError, match="expected an"):
         isp.write(tmp_path / "a.png", np.zeros((2, 2, 4), np.float32))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("make, model, camera", [("NIKON CORPORATION", "NIKON D850", "NIKON D850"),
+                                                 ("Eastman Kodak Company", "Kodak DC120 ZOOM", "Kodak DC120 ZOOM"),
+                                                 ("SONY", "ILCE-7M3", "SONY ILCE-7M3"), ("", "", "")])
+def test_camera_of_a_tiff_based_raw_from_make_and_model(tmp_path, make, model, camera):
+    import tifffile
+
+    from isp.io.libraw import check_complete
+
+    tags = [(code, 2, 0, text, True) for code, text in ((271, make), (272, model)) if text]
+    tifffile.imwrite(tmp_path / "x.tif", np.zeros((4, 4), np.uint16), extratags=tags)
+    assert check_complete(tmp_path / "x.tif") == camera
+
+
+def test_kodak_raw_names_its_camera(shared_data):
+    assert isp.read(shared_data / "raw" / "Kodak_DC120_P003908.KDC").camera == "Kodak DC120 ZOOM Digital Camera"
