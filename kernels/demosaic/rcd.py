@@ -36,10 +36,13 @@ Shared terms, computed once per site instead of once per use:
 - red/blue at green: |C(-1) - C(1)| is shared by the two estimates along a line and the
   green gradients by red and blue.
 
-Deviations, none of which changes the result on [0, 1] data: the low-pass is clamped at 0 so
-the ratio stays in [0, 2] for noisy black-subtracted input, no other clipping (values above 1
-are kept), and the discrimination d in [0, 1] is carried as s = 2d - 1 = (V - H) / (V + H) so
-that flipping the mosaic flips the result exactly.
+Deviations: the low-pass is clamped at 0 so the ratio stays in [0, 2] for noisy
+black-subtracted input; green and red/blue are not clamped to [0, 1] after each step (values
+above 1 are kept); the discrimination d in [0, 1] is carried as s = 2d - 1 = (V - H) / (V + H)
+so that flipping the mosaic flips the result exactly. `tests/kernels/rcd_reference.py`
+transcribes the author's C whole-frame in numpy; the kernel matches it to float32 rounding
+(the tests say where not), and on the full sets the C's clamping is worth 0.002 dB
+(37.006 / 36.134 against 37.004 / 36.132).
 """
 import numba as nb
 import numpy as np
