@@ -68,7 +68,9 @@ def output_paths(sequence, output) -> list[Path | None]:
     if output.is_dir():
         raise InputError(f"{output}: is a folder; give an output file name or a pattern like {output}/shot.####.exr")
     if len(sequence.frames) > 1:
-        raise InputError(f"{output}: {len(sequence.frames)} input frames need an output pattern with #### or %04d")
+        like = output.with_name(f"{output.stem}.####{output.suffix or '.exr'}")
+        raise InputError(f"{output}: {len(sequence.frames)} input frames need an output pattern with #### or %04d, "
+                         f"like {like}")
     return [output]
 
 

@@ -164,5 +164,7 @@ def test_inputs_are_never_overwritten(shots):
 
 
 def test_many_frames_need_an_output_pattern(shots, tmp_path):
-    with pytest.raises(isp.InputError, match="need an output pattern"):
+    with pytest.raises(isp.InputError, match=r"need an output pattern with #### or %04d, like .*one\.####\.exr"):
         list(process_sequence(shots, tmp_path / "one.exr", Grey()))
+    with pytest.raises(isp.InputError, match=r"like .*review\.####\.exr"):
+        list(process_sequence(shots, tmp_path / "review", Grey()))
