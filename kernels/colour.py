@@ -82,6 +82,7 @@ _PQ_C1 = 3424.0 / 4096.0
 _PQ_C2 = 2413.0 / 4096.0 * 32.0
 _PQ_C3 = 2392.0 / 4096.0 * 32.0
 _PQ_SCALE = PQ_REFERENCE_NITS / 10000.0
+_PQ_DECODE_MAX = 65504.0
 
 # ITU-R BT.2100 HLG
 _HLG_A = 0.17883277
@@ -216,19 +217,27 @@ def logc4_decode(v):
 
 @njit(inline="always", cache=True)
 def pq_encode(x):
-    """Linear (1.0 = 100 cd/m^2) -> PQ code value (ST 2084 inverse EOTF)."""
-    y = _spow(float(x) * _PQ_SCALE, _PQ_M1)
-    return _spow((_PQ_C1 + _PQ_C2 * y) / (_PQ_C3 * y + 1.0), _PQ_M2)
+    """Linear (1.0 = 100 cd/m^2) -> PQ code value (ST 2084 inverse EOTF). Negative values are
+    mirrored, as OCIO's built-in curve does: the formula's sign-preserving extension has a pole
+    just below 0 (-1e-6) and sends shadow noise there to codes near 2, white once quantised."""
+    x = float(x)
+    y = (abs(x) * _PQ_SCALE) ** _PQ_M1
+    v = ((_PQ_C1 + _PQ_C2 * y) / (_PQ_C3 * y + 1.0)) ** _PQ_M2
+    return -v if x < 0.0 else v
 
 
 @njit(inline="always", cache=True)
 def pq_decode(v):
-    """PQ code value -> linear (1.0 = 100 cd/m^2) (ST 2084 EOTF)."""
-    vp = _spow(float(v), 1.0 / _PQ_M2)
-    n = vp - _PQ_C1
-    if n < 0.0:
-        n = 0.0
-    return _spow(n / (_PQ_C2 - _PQ_C3 * vp), 1.0 / _PQ_M1) / _PQ_SCALE
+    """PQ code value -> linear (1.0 = 100 cd/m^2) (ST 2084 EOTF). As OCIO's built-in curve:
+    negative codes are mirrored and the result is held to +-65504 (half's largest), which also
+    covers codes at and past the formula's pole (|v| ~ 1.99)."""
+    v = float(v)
+    vp = abs(v) ** (1.0 / _PQ_M2)
+    den = _PQ_C2 - _PQ_C3 * vp
+    lin = _PQ_DECODE_MAX
+    if den > 0.0:
+        lin = min(_PQ_DECODE_MAX, (max(vp - _PQ_C1, 0.0) / den) ** (1.0 / _PQ_M1) / _PQ_SCALE)
+    return -lin if v < 0.0 else lin
 
 
 @njit(inline="always", cache=True)

@@ -258,6 +258,28 @@ def test_published_values():
     assert kc.apply_transfer(one / 12, kc.TF_HLG, False, np.empty_like(one))[0, 0] == pytest.approx(0.5, abs=1e-7)
 
 
+def test_pq_mirrors_negatives_and_holds_past_its_pole():
+    """As OCIO's built-in ST-2084 curve: encode(-x) = -encode(x), no pole just below 0 (the
+    sign-preserving formula sends -1e-4 to a code of ~2.5e5); decodes held to +-65504."""
+    x = _grid(0.0, 100.0)[1:]
+    pos = kc.apply_transfer(x, kc.TF_PQ, False, np.empty_like(x))
+    neg = kc.apply_transfer(-x, kc.TF_PQ, False, np.empty_like(x))
+    assert np.array_equal(neg, -pos)
+    v = _grid(0.0, 1.0)[1:]
+    assert np.array_equal(kc.apply_transfer(-v, kc.TF_PQ, True, np.empty_like(v)),
+                          -kc.apply_transfer(v, kc.TF_PQ, True, np.empty_like(v)))
+    far = np.ascontiguousarray(np.repeat(np.linspace(1.0, 3.0, 2001, dtype=np.float32)[:, None], 3, axis=1))
+    d = kc.apply_transfer(far, kc.TF_PQ, True, np.empty_like(far))[:, 0]
+    assert np.isfinite(d).all() and d.max() == 65504.0 and np.all(np.diff(d) >= 0)
+    ocio = pytest.importorskip("PyOpenColorIO")
+    t = ocio.BuiltinTransform("CURVE - LINEAR_to_ST-2084")
+    cpu = ocio.Config.CreateRaw().getProcessor(t).getDefaultCPUProcessor()
+    probe = np.repeat(np.array([-50, -1, -0.18, -1e-3, 1e-3, 0.18, 1, 50], np.float32)[:, None], 3, axis=1)
+    ref = probe.copy()
+    cpu.applyRGB(ref)
+    np.testing.assert_allclose(kc.apply_transfer(probe, kc.TF_PQ, False, np.empty_like(probe)), ref, rtol=1e-4)
+
+
 def test_linear_and_in_place():
     x = np.random.default_rng(0).uniform(-1, 2, (100, 3)).astype(np.float32)
     y = x.copy()

@@ -128,6 +128,17 @@ def test_finish_matches_the_per_pixel_reference(quantise, dtype, look):
             assert np.abs(np.where(same, 0, out[ok] - ref[ok])).max() <= 2e-6
 
 
+def test_shadow_noise_below_zero_is_black_in_pq():
+    """Negative linear values (camera-matrix noise in the shadows) quantise to code 0 in PQ, not
+    to white as the ST 2084 formula's pole just below 0 would send them."""
+    src = np.full((1, 64, 3), -1e-4, np.float32)
+    src[0, ::2] = 3e-4
+    tf = TRANSFER_FUNCTIONS["pq"]
+    out = kf.finish(src, 0, 1, np.empty((1, 64, 3), np.uint16), 0, IDENTITY, tf, kf.curve_tables(tf, NO_CDL),
+                    NO_CDL, NO_LUT, np.float32(65535))
+    assert (out[0, 1::2] == 0).all() and (out[0, ::2] < 3000).all()
+
+
 def test_strips_and_non_contiguous_input_give_the_same_rows():
     rng = np.random.default_rng(3)
     big = rng.uniform(0, 1, (20, 70, 3)).astype(np.float32)
