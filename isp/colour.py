@@ -74,11 +74,12 @@ WB_METHODS = ("auto", "as_shot", "grey_world", "white_patch", "none")
 HIGHLIGHTS = ("clip", "none")
 
 # EXIF LightSource code -> correlated colour temperature (K), as the DNG SDK maps them
+# (dng_camera_profile::IlluminantToTemperature; fluorescents: the middle of EXIF 2.3's ranges)
 _ILLUMINANT_CCT = {
     17: 2850.0, 3: 2850.0, 24: 3200.0, 23: 5000.0, 20: 5500.0, 1: 5500.0, 9: 5500.0, 4: 5500.0,
     18: 5500.0, 21: 6500.0, 19: 6500.0, 10: 6500.0, 22: 7500.0, 11: 7500.0,
-    12: (5700.0 + 7100.0) / 2, 13: (4600.0 + 5400.0) / 2, 14: (3900.0 + 4500.0) / 2,
-    2: (3900.0 + 4500.0) / 2, 15: (3200.0 + 3700.0) / 2,
+    12: (5700.0 + 7100.0) / 2, 13: (4600.0 + 5500.0) / 2, 14: (3800.0 + 4500.0) / 2,
+    2: (3800.0 + 4500.0) / 2, 15: (3250.0 + 3800.0) / 2, 16: (2600.0 + 3250.0) / 2,
 }
 
 

@@ -92,6 +92,19 @@ def test_dng_interpolation_by_cct():
     np.testing.assert_allclose(ic.camera_to_working_matrix(f, g, "ACEScg") @ np.ones(3), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("code,cct", [(2, 4150.0), (13, 5050.0), (14, 4150.0), (15, 3525.0), (16, 2925.0), (12, 6400.0)])
+def test_fluorescent_illuminants_as_the_dng_sdk(code, cct):
+    """The SDK's IlluminantToTemperature: the middle of each EXIF 2.3 fluorescent range. Warm
+    white (16) was missing, which pinned a Canon-style pair (16, D65) to its first matrix."""
+    dng = _dual_dng()
+    dng.calibration_illuminant1 = code
+    f = _frame(dng=dng)
+    assert ic._interp_weight(f, cct) == pytest.approx(1.0)
+    mid = 1.0 / (0.5 / cct + 0.5 / 6500.0)
+    assert ic._interp_weight(f, mid) == pytest.approx(0.5)
+    assert ic._interp_weight(f, 6500.0) == pytest.approx(0.0)
+
+
 def test_forward_matrix_used_when_present():
     dng = _dual_dng()
     fm = np.array([[0.61, 0.35, 0.0], [0.2, 0.95, -0.15], [0.02, -0.22, 1.03]])
