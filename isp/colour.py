@@ -446,7 +446,7 @@ def working_to_working_matrix(src: str, dst: str) -> np.ndarray:
     a, b = colourspace(src), colourspace(dst)
     colour = _colour()
     if a is None or b is None:
-        to_xyz = np.eye(3) if a is None else np.linalg.inv(xyz_to_working_matrix(src, a.whitepoint))
+        to_xyz = np.eye(3) if a is None else np.asarray(a.matrix_RGB_to_XYZ, dtype=np.float64)
         src_white = _d65_xy() if a is None else a.whitepoint
         return np.ascontiguousarray(xyz_to_working_matrix(dst, src_white) @ to_xyz, dtype=np.float32)
     return np.ascontiguousarray(colour.matrix_RGB_to_RGB(a, b, chromatic_adaptation_transform=CAT), dtype=np.float32)

@@ -49,6 +49,16 @@ def test_xyz_to_working_matches_colour_science(space):
     assert np.max(np.abs(ours - ref)) < 1e-9
 
 
+@pytest.mark.parametrize("space", ["sRGB", "Rec2020", "ACEScg", "AWG3"])
+def test_working_to_xyz_matches_colour_science(space):
+    """Space -> XYZ (D65) is colour-science's RGB_to_XYZ, not the inverse of its XYZ -> RGB
+    matrix (sRGB's is IEC 61966's, rounded to 4 digits: they differ by 4e-5)."""
+    rgb = np.random.default_rng(1).uniform(0, 1, (50, 3))
+    ref = colour.RGB_to_XYZ(rgb, ic.colourspace(space), illuminant=D65, chromatic_adaptation_transform="Bradford")
+    ours = rgb @ ic.working_to_working_matrix(space, "XYZ").astype(np.float64).T
+    assert np.max(np.abs(ours - ref)) < 1e-6
+
+
 def test_libraw_matrix_maps_balanced_neutral_to_white():
     f = _frame(xyz_to_camera=CAM, wb=(1.63, 1.0, 1.6))
     g = ic.white_balance_gains(f, "as_shot")
