@@ -61,6 +61,8 @@ class RawFrame:
         self.pattern = cfa.check_pattern(self.pattern)
         if self.mosaic.ndim != 2:
             raise ValueError(f"a mosaic is 2-D, got shape {self.mosaic.shape}")
+        if self.mosaic.size == 0:
+            raise ValueError(f"the mosaic is empty ({self.mosaic.shape[1]}x{self.mosaic.shape[0]})")
         bl = np.asarray(self.black_level, dtype=np.float32)
         self.black_level = np.broadcast_to(bl, (2, 2)).copy() if bl.size in (1, 4) else bl.reshape(2, 2)
         self.white_level = float(self.white_level)
@@ -69,6 +71,9 @@ class RawFrame:
         self.pixel_aspect = float(self.pixel_aspect)
         if not 0.1 <= self.pixel_aspect <= 10:
             raise ValueError(f"pixel aspect ratio {self.pixel_aspect} is outside 0.1..10")
+        if not (np.isfinite(self.black_level).all() and np.isfinite(self.white_level)):
+            raise ValueError(f"black and white levels must be finite numbers, got {self.black_level.ravel().tolist()} "
+                             f"and {self.white_level}")
         if self.white_level <= float(self.black_level.max()):
             raise ValueError(f"white level {self.white_level} is not above the black level {self.black_level.max()}")
 

@@ -19,6 +19,7 @@ of the same shape. `out` (float32, C-contiguous, same shape) may be the input fo
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,21 @@ def read_lut(path):
         msg = " ".join(str(e).split()) or type(e).__name__
         raise InputError(f"{p}: malformed LUT file ({msg})") from None
     _check_lut(lut, p)
+    _check_1d_length(lut, p)
     return lut
+
+
+def _check_1d_length(lut, p: Path) -> None:
+    """colour-science reads a 1D table cut short as a shorter one (a .cube's LUT_1D_SIZE, a
+    .spi1d's Length): the rows must be as many as the header says."""
+    key = {".cube": "LUT_1D_SIZE", ".spi1d": "Length"}.get(p.suffix.lower())
+    if key is None:
+        return
+    m = re.search(rf"^\s*{key}\s+(\d+)", p.read_text(errors="replace"), re.MULTILINE)
+    colour = _colour()
+    ones = [op for op in _operators(lut) if isinstance(op, (colour.LUT1D, colour.LUT3x1D))]
+    if m and ones and len(ones[0].table) != int(m.group(1)):
+        raise InputError(f"{p}: malformed LUT file ({len(ones[0].table)} rows, but {key} says {m.group(1)})")
 
 
 def _operators(lut) -> list:

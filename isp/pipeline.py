@@ -268,7 +268,7 @@ class Pipeline:
             with _timed(ms, "denoise"):
                 strength = self.config["denoise"]["strength"]
                 if self.denoise_method == "temporal":
-                    window = window or [frame]
+                    window, centre = _alike(window or [frame], centre)
                     stack = np.stack([mosaic if i == centre else self._corrected(f) for i, f in enumerate(window)]) \
                         if len(window) > 1 else mosaic[None]
                     mosaic = denoise_temporal(stack, centre, model, strength)
@@ -319,6 +319,19 @@ def _metadata_key(frame: RawFrame) -> tuple:
     if frame.dng is not None:
         dng = tuple(arr(v) if isinstance(v, np.ndarray) else v for v in vars(frame.dng).values())
     return frame.pattern, frame.wb, arr(frame.xyz_to_camera), dng
+
+
+def _alike(window: list, centre: int) -> tuple[list, int]:
+    """The frames of a temporal window that match the centre one's size and CFA pattern (a
+    frame of another size in a sequence is left out, with a warning), and the centre's index."""
+    c = window[centre]
+    keep = [i for i, f in enumerate(window) if i == centre or (f.mosaic.shape == c.mosaic.shape and f.pattern == c.pattern)]
+    if len(keep) < len(window):
+        odd = ", ".join(f"{f.source or 'a frame'} ({f.width}x{f.height} {f.pattern})"
+                        for i, f in enumerate(window) if i not in keep)
+        warnings.warn(f"{c.source or 'frame'}: left out of its temporal window, unlike this frame "
+                      f"({c.width}x{c.height} {c.pattern}): {odd}", ProcessingWarning, stacklevel=3)
+    return [window[i] for i in keep], keep.index(centre)
 
 
 def _levels(frame: RawFrame) -> tuple[np.ndarray, np.ndarray]:

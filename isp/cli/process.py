@@ -5,6 +5,7 @@ import contextlib
 import json
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -86,7 +87,7 @@ def run(args) -> int:
     from isp.sequence import process_sequence
 
     pipeline = Pipeline.from_config(args.config, overrides(args))
-    frames = parse_frames(args.frames) if args.frames else None
+    frames = parse_frames(args.frames) if args.frames is not None else None
     inputs = args.input[0] if len(args.input) == 1 else args.input
     sequence = expand(inputs, frames)
     timings = _timings_path(args, sequence, pipeline.config)
@@ -111,7 +112,8 @@ def _config_geometry(config, sequence) -> dict:
 
 def _timings_path(args, sequence, config) -> Path | None:
     """--timings, checked before any frame is developed: it is not a folder, and it is none of
-    the run's inputs (frames, config, LUT, CDL) or outputs; its folder is made if missing."""
+    the run's inputs (frames and their sidecars, config, LUT, CDL) or outputs; its folder is made
+    if missing."""
     if not args.timings:
         return None
     from isp.io.writers import output_folder
@@ -120,21 +122,27 @@ def _timings_path(args, sequence, config) -> Path | None:
     path = Path(args.timings)
     if path.is_dir():
         raise InputError(f"{path}: --timings names a folder; give a file name like timings.json")
-    inputs = [p for _, p in sequence.frames] + [Path(p) for p in (args.config, config["grade"]["lut"],
-                                                                 config["grade"]["cdl"]) if p]
+    frames = [p for _, p in sequence.frames]
+    inputs = frames + [Path(f"{p}.json") for p in frames] + [  # a dump's geometry sidecar too
+        Path(p) for p in (args.config, config["grade"]["lut"], config["grade"]["cdl"]) if p]
     if path.resolve() in {p.resolve() for p in inputs}:
         raise InputError(f"{path}: refusing to write timings over an input file")
     if path.resolve() in {p.resolve() for p in output_paths(sequence, args.output)}:
         raise InputError(f"{path}: --timings would replace one of the run's output images")
     output_folder(path)
+    try:  # found now, not after the whole run
+        tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as e:
+        raise InputError(f"{path}: cannot write timings in {path.parent} ({e.strerror})") from None
     return path
 
 
 def report(results, progress: bool = True, timings_path=None, out=None, total: int | None = None,
            debug: bool = False, stopped=lambda: False, closing=None) -> int:
     """Drive the results with a progress bar, then print a summary; exit status 2 if any frame
-    failed, 130 if the run was stopped (`stopped()`, see `_stop_on_interrupt`): once it is,
-    the results still coming are those of the frames in flight, and `closing` is set."""
+    failed, 130 if the run was stopped (`stopped()`, see `_stop_on_interrupt`) before every frame
+    was done: once it is, the results still coming are those of the frames in flight, and
+    `closing` is set."""
     from tqdm import tqdm
 
     out = out or sys.stderr
@@ -173,7 +181,8 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
     bar.close()
     wall = time.perf_counter() - t0
     print(summary(records, wall), file=out)
-    if stopped():
+    interrupted = stopped() and (total is None or len(records) < total)  # not if every frame got done
+    if interrupted:
         print(f"interrupted after {len(records)}{f' of {total}' if total else ''} frames; "
               "run again with --skip-existing to finish", file=out)
     if timings_path:
@@ -181,7 +190,7 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
 
         with atomic_path(timings_path) as tmp:
             tmp.write_text(json.dumps({"wall_s": wall, "frames": records}, indent=1))
-    return 130 if stopped() else 2 if any(r["error"] for r in records) else 0
+    return 130 if interrupted else 2 if any(r["error"] for r in records) else 0
 
 
 def _failure_line(r) -> str:

@@ -146,10 +146,12 @@ def _plan(path: Path) -> dict:
     with tif:
         if tif.is_bigtiff:
             raise _Fallback("BigTIFF")
-        if len(tif.pages) != 1:
-            raise _Fallback("more than one IFD")
         page = tif.pages[0]
         tags = {tag.code: tag for tag in page.tags.values()}
+        if 50706 not in tags:  # a TIFF named .dng, which LibRaw would develop as a Bayer raw
+            raise InputError(f"{path}: a TIFF file, but not a DNG (its first IFD has no DNGVersion tag)")
+        if len(tif.pages) != 1:
+            raise _Fallback("more than one IFD")
         refused = sorted(set(tags) - _ALLOWED_TAGS)
         if refused:
             raise _Fallback(f"tag {refused[0]} is not handled")

@@ -10,15 +10,20 @@ from isp.io.dump import GEOMETRY_KEYS, read_dump, read_npy
 from isp.io.libraw import read_libraw
 
 DUMP_SUFFIXES = {".raw", ".bin", ".dump"}
+# Camera raws carry their own geometry: dump flags and a config's [input] never apply to them.
+CAMERA_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
+                   ".raf", ".pef", ".kdc", ".dcr", ".k25", ".mos", ".3fr", ".fff", ".iiq", ".rwl", ".srw",
+                   ".x3f", ".erf", ".mef", ".mrw"}
 
 
 def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry) -> RawFrame:
     """Read one raw frame.
 
     Camera raws (DNG, CR2, NEF, ARW, KDC, ...) go through LibRaw, except uncompressed Bayer DNGs,
-    which `isp.io.dng_reader` reads directly into the same RawFrame; `.raw`/`.bin`/`.dump` files are
-    headerless sensor dumps described by `geometry` keywords (width, height, bits, pattern,
-    byte_order, packing, stride, offset, black_level, white_level) or a `<file>.json` sidecar;
+    which `isp.io.dng_reader` reads directly into the same RawFrame; `.raw`/`.bin`/`.dump` files (and
+    files of other suffixes when `geometry` is given, but never camera raws) are headerless sensor
+    dumps described by `geometry` keywords (width, height, bits, pattern, byte_order, packing,
+    stride, offset, black_level, white_level) or a `<file>.json` sidecar;
     `.npy` files are 2-D mosaics. `crop=False` keeps a DNG's whole visible area.
     """
     path = Path(path)
@@ -29,6 +34,10 @@ def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a raw file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe or a device?)")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
     try:
         frame = _read(path, crop, geometry)
     except (InputError, OSError):
@@ -44,7 +53,7 @@ def _read(path: Path, crop: bool, geometry: dict) -> RawFrame:
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return read_npy(path, **geometry)
-    if suffix in DUMP_SUFFIXES or any(v is not None for v in geometry.values()):
+    if suffix in DUMP_SUFFIXES or (suffix not in CAMERA_SUFFIXES and any(v is not None for v in geometry.values())):
         return read_dump(path, **geometry)
     if suffix == ".dng":
         return read_dng(path, crop=crop)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from isp.errors import InputError
 
-MAX_FRAMES = 1_000_000  # frames one --frames may ask for (a typo like 1-100000000 would list them all)
+MAX_FRAMES = 1_000_000  # frames a run may span (a typo like 1-100000000, or a stray file numbered 20240115,
+# would list them all)
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%0?(\d*)d")
 RAW_SUFFIXES = {".dng", ".crw", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
@@ -32,8 +33,9 @@ class Sequence:
 
 
 def is_pattern(spec) -> bool:
-    """True when the path names a numbered sequence rather than one file."""
-    return bool(_HASHES.search(str(spec)) or _PRINTF.search(str(spec)))
+    """True when the file name (not a folder) holds #### or %04d: a numbered sequence."""
+    name = Path(spec).name
+    return bool(_HASHES.search(name) or _PRINTF.search(name))
 
 
 def parse_frames(text: str) -> list[int]:
@@ -56,13 +58,14 @@ def parse_frames(text: str) -> list[int]:
 
 
 def frame_path(template, number: int) -> Path:
-    """The path of frame `number` in a `####` or `%04d` template."""
-    text = str(template)
-    if _HASHES.search(text):
-        return Path(_HASHES.sub(lambda m: f"{number:0{len(m.group())}d}", text, count=1))
-    if _PRINTF.search(text):
-        return Path(_PRINTF.sub(lambda m: f"{number:0{m.group(1) or 0}d}", text, count=1))
-    raise InputError(f"{template}: not a sequence pattern (use #### or %04d for the frame number)")
+    """The path of frame `number` in a `####` or `%04d` template (in its file name)."""
+    template = Path(template)
+    name = template.name
+    if _HASHES.search(name):
+        return template.with_name(_HASHES.sub(lambda m: f"{number:0{len(m.group())}d}", name, count=1))
+    if _PRINTF.search(name):
+        return template.with_name(_PRINTF.sub(lambda m: f"{number:0{m.group(1) or 0}d}", name, count=1))
+    raise InputError(f"{template}: not a sequence pattern (use #### or %04d in the file name for the frame number)")
 
 
 def _template_regex(template: Path) -> re.Pattern:
@@ -91,7 +94,7 @@ def expand(spec, frames: list[int] | None = None) -> Sequence:
             raise InputError(f"no such file: {', '.join(missing_files)}")
         return Sequence(items)
     path = Path(spec)
-    if is_pattern(path):
+    if is_pattern(path) and not path.is_file():  # a file whose name really holds a '#' is that file
         return _expand_pattern(path, frames)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in RAW_SUFFIXES)
@@ -118,15 +121,22 @@ def _expand_pattern(template: Path, frames: list[int] | None) -> Sequence:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such directory")
     rx = _template_regex(template)
-    found = {}
-    for p in folder.iterdir():
+    found: dict[int, Path] = {}
+    for p in sorted(folder.iterdir()):
         m = rx.match(p.name)
         if m:
-            found[int(m.group(1))] = p
+            n = int(m.group(1))
+            if n in found:
+                raise InputError(f"{template}: frame {n} is both {found[n].name} and {p.name}")
+            found[n] = p
     if frames is None:
         if not found:
             raise InputError(f"{template}: no files match this pattern")
-        frames = list(range(min(found), max(found) + 1))
+        lo, hi = min(found), max(found)
+        if hi - lo + 1 > MAX_FRAMES:
+            raise InputError(f"{template}: the files run from frame {lo} ({found[lo].name}) to {hi} ({found[hi].name}), "
+                             f"more than {MAX_FRAMES} frames; pick them with --frames")
+        frames = list(range(lo, hi + 1))
     present = [(n, found[n]) for n in frames if n in found]
     missing = [n for n in frames if n not in found]
     if not present:

@@ -42,12 +42,20 @@ def atomic_path(path: Path):
     Its name, `.<stem>.<host>-<pid>.XXXX.tmp<suffix>`, says which process on which machine writes
     it (see `isp.sequence`, which sweeps up the temporaries of runs that were killed)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{writer_id()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{writer_id()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as e:  # errors name the output, not a temporary the user never asked for
+        raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename in (tmp, Path(tmp)):
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -89,8 +97,10 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
     try:
         with atomic_path(path) as tmp:
             _WRITERS[kind](tmp, image, depth, quality, compression)
-    except InputError:
-        raise
+    except InputError as e:  # a writer's own message names the temporary it was writing
+        if tmp is None or str(tmp) not in str(e):
+            raise
+        raise InputError(str(e).replace(str(tmp), str(path))) from e
     except (OSError, RuntimeError, ValueError) as e:  # a full disk, a folder we may not write to, ...
         why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
         raise InputError(f"{path}: cannot write ({why.replace(str(tmp), str(path)) if tmp else why})") from e

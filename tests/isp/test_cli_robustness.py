@@ -43,7 +43,7 @@ def test_a_frame_with_impossible_metadata_fails_alone(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert (tmp_path / "o.0001.png").exists() and (tmp_path / "o.0003.png").exists()
-    assert "s.0002.raw: cannot read this file" in err and "Traceback" not in err
+    assert "s.0002.raw: white level 4095.0 is not above the black level 60000" in err and "Traceback" not in err
     assert "2 frames processed, 1 FAILED (2)" in err
 
 
@@ -292,3 +292,150 @@ def test_timings_go_into_a_new_folder(tmp_path):
     assert main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png", "--timings",
                       str(tmp_path / "logs" / "t.json"))) == 0
     assert json.loads((tmp_path / "logs" / "t.json").read_text())["frames"][0]["frame"] == 1
+
+
+# -- found by an audit of the readers, writers and sequence runner (session 8) -------------------
+
+def test_timings_never_overwrite_a_dump_sidecar(tmp_path, capsys):
+    (src,) = _dumps(tmp_path, (1,))
+    side = Path(f"{src}.json")
+    before = side.read_text()
+    assert main(_args(src, tmp_path / "o.png", "--timings", str(side))) == 2
+    assert "refusing to write timings over an input" in capsys.readouterr().err
+    assert side.read_text() == before
+
+
+@pytest.mark.parametrize("values,message", [
+    (np.full((8, 8), 70000, np.int64), "values from 70000 to 70000 do not fit 16 bits"),
+    (-np.ones((8, 8), np.int32), "values from -1 to -1 do not fit 16 bits"),
+    (np.zeros((0, 8), np.uint16), "the mosaic is empty"),
+])
+def test_npy_values_that_do_not_fit_are_refused(tmp_path, values, message):
+    np.save(tmp_path / "m.npy", values)
+    with pytest.raises(isp.InputError, match=message):
+        isp.read(tmp_path / "m.npy", pattern="RGGB")
+
+
+@pytest.mark.parametrize("flag,value", [("--white-level", "nan"), ("--white-level", "inf"), ("--black-level", "nan")])
+def test_levels_must_be_finite(tmp_path, capsys, flag, value):
+    (src,) = _dumps(tmp_path, (1,))
+    assert main(_args(src, tmp_path / "o.png", flag, value)) == 2
+    assert "black and white levels must be finite numbers" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_sidecar_value_that_is_not_a_number_names_its_key(tmp_path):
+    (src,) = _dumps(tmp_path, (1,))
+    side = Path(f"{src}.json")
+    side.write_text(json.dumps({**json.loads(side.read_text()), "width": "abc"}))
+    with pytest.raises(isp.InputError, match=r"width must be a whole number, got 'abc'"):
+        isp.read(src)
+
+
+@pytest.mark.parametrize("name,text,message", [
+    ("t.spi1d", "Version 1\nFrom 0.0 1.0\nLength 3\nComponents 1\n{\n0\n0.5\n}\n", "2 rows, but Length says 3"),
+    ("t.cube", "LUT_1D_SIZE 5\n0 0 0\n0.5 0.5 0.5\n1 1 1\n", "3 rows, but LUT_1D_SIZE says 5"),
+])
+def test_a_1d_lut_cut_short_is_refused(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(isp.InputError, match=message):
+        isp.grade.read_lut(tmp_path / name)
+
+
+def test_a_stray_far_numbered_file_does_not_list_millions_of_frames(tmp_path):
+    a, b = _dumps(tmp_path, (1, 2))
+    b.rename(tmp_path / "s.20240115.raw")
+    with pytest.raises(isp.InputError, match=r"run from frame 1 \(s.0001.raw\) to 20240115 \(s.20240115.raw\)"):
+        expand(tmp_path / "s.####.raw")
+
+
+def test_two_files_with_the_same_frame_number_are_refused(tmp_path):
+    (a,) = _dumps(tmp_path, (1,))
+    (tmp_path / "s.00001.raw").write_bytes(a.read_bytes())
+    with pytest.raises(isp.InputError, match=r"frame 1 is both s.00001.raw and s.0001.raw"):
+        expand(tmp_path / "s.####.raw")
+
+
+def test_a_hash_in_a_folder_or_an_existing_file_name_is_not_a_pattern(tmp_path):
+    folder = tmp_path / "take#2"
+    folder.mkdir()
+    (src,) = _dumps(folder, (1,), "cam#1")
+    assert [p for _, p in expand(src).frames] == [src]  # the file itself
+    assert main(_args(src, folder / "o.png")) == 0
+    assert (folder / "o.png").exists() and not (tmp_path / "take12").exists()
+
+
+def test_empty_frames_option_is_an_error(tmp_path, capsys):
+    _dumps(tmp_path, (1,))
+    assert main(_args(tmp_path / "s.####.raw", tmp_path / "o.####.png", "--frames", "")) == 2
+    assert "--frames: cannot read ''" in capsys.readouterr().err
+
+
+def test_dump_flags_do_not_turn_camera_raws_into_dumps(tmp_path):
+    frame = render(default_chart(48, 64), SensorModel(seed=1))
+    dng = write_frame(tmp_path / "c.dng", frame)[0]
+    assert isp.read(dng, width=10, height=10, bits=12, pattern="RGGB").width == 64
+
+
+def test_pipes_and_empty_files_are_refused_before_reading(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "p.dng")
+    with pytest.raises(isp.InputError, match="not a regular file"):
+        isp.read(tmp_path / "p.dng")
+    (tmp_path / "e.dng").write_bytes(b"")
+    with pytest.raises(isp.InputError, match="the file is empty"):
+        isp.read(tmp_path / "e.dng")
+
+
+def test_temporal_denoise_leaves_an_odd_sized_frame_out_of_its_neighbours(tmp_path):
+    for n, (h, w) in zip((1, 2, 3), ((48, 64), (64, 96), (48, 64))):
+        write_frame(tmp_path / f"m.{n:04d}.dng", render(default_chart(h, w), SensorModel(seed=n), frame_number=n))
+    with pytest.warns(isp.ProcessingWarning, match="left out of its temporal window"):
+        results = list(isp.process_sequence(tmp_path / "m.####.dng", tmp_path / "o.####.png",
+                                            isp.Pipeline.from_config({"denoise": {"method": "temporal"}})))
+    assert all(r.ok for r in results) and len(results) == 3
+
+
+def test_unwritable_timings_folder_is_found_before_the_run(tmp_path, capsys, monkeypatch):
+    (src,) = _dumps(tmp_path, (1,))
+    import tempfile
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    assert main(_args(src, tmp_path / "o.png", "--timings", str(tmp_path / "t" / "t.json"))) == 2
+    assert "cannot write timings in" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
+
+
+def test_a_failed_temporary_names_the_output(tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*a, **k):
+        raise PermissionError(1, "Operation not permitted", str(tmp_path / ".x.host-1.abc.tmp.png"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(isp.InputError, match=r"x.png: cannot write \(Operation not permitted\)"):
+        isp.write(tmp_path / "x.png", np.zeros((4, 4, 3), np.float32))
+
+
+@pytest.mark.parametrize("done,code", [(2, 0), (1, 130)])
+def test_ctrl_c_after_the_last_frame_is_not_an_unfinished_run(done, code):
+    import io
+
+    from isp.cli.process import report
+    from isp.sequence import FrameResult
+
+    results = [FrameResult(n, Path(f"s.{n}.raw"), Path(f"o.{n}.png"), timings={"read": 1.0}) for n in (1, 2)][:done]
+    out = io.StringIO()
+    assert report(iter(results), progress=False, out=out, total=2, stopped=lambda: True) == code
+    assert ("interrupted after 1 of 2 frames" in out.getvalue()) == (code == 130)
+
+
+def test_a_tiff_named_dng_is_refused(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "grey.dng", np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+    with pytest.raises(isp.InputError, match="grey.dng: a TIFF file, but not a DNG"):
+        isp.read(tmp_path / "grey.dng")
