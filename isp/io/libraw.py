@@ -33,7 +33,7 @@ def read_libraw(path: Path, crop: bool = True) -> RawFrame:
         except rawpy.LibRawFileUnsupportedError:
             raise InputError(f"{path}: not a raw file LibRaw can read (unsupported format or corrupt)") from None
         except rawpy.LibRawError as e:
-            raise InputError(f"{path}: cannot read raw data ({_libraw_message(e)}); the file may be truncated") from None
+            raise InputError(f"{path}: cannot read raw data ({_libraw_message(e)}): a truncated raw, or not a raw file") from None
     with raw:
         if raw.raw_type != rawpy.RawType.Flat or raw.raw_pattern is None:
             raise InputError(f"{path}: not a Bayer mosaic: LibRaw reads {raw.raw_image.shape[-1] if raw.raw_image.ndim == 3 else 'several'}"
