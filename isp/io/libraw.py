@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
     camera = check_complete(path)
-    with _quiet_stderr():
+    with quiet_stderr():
         try:
             raw = rawpy.imread(str(path))
             raw.raw_image  # noqa: B018  (unpacks: decoding errors surface here)
@@ -201,17 +202,28 @@ def quiet_tifffile():
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
-    """LibRaw prints its own warnings on fd 2; keep them out of the user's one-line errors."""
+def quiet_stderr(fds=(2,)):
+    """LibRaw (and OpenEXR, on stdout too: `fds=(1, 2)`) print their own lines; keep them out of
+    the user's one-line errors. The descriptors are pointed at /dev/null for the duration."""
+    saved = []
     try:
-        fd = os.dup(2)
+        for fd in fds:
+            saved.append((fd, os.dup(fd)))
     except OSError:
+        for _, copy in saved:
+            os.close(copy)
         yield
         return
+    sys.stdout.flush()  # what was printed before goes where it was meant to
+    sys.stderr.flush()
     try:
         with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
+            for fd, _ in saved:
+                os.dup2(null.fileno(), fd)
             yield
     finally:
-        os.dup2(fd, 2)
-        os.close(fd)
+        sys.stdout.flush()  # what a library printed through Python's buffers goes to /dev/null too
+        sys.stderr.flush()
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)

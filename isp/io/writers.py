@@ -187,9 +187,11 @@ def read_image(path) -> np.ndarray:
         raise InputError(f"{path}: no such file")
     if kind is None:
         raise InputError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
+    from isp.io.libraw import quiet_stderr
+
     try:
         if kind == "exr":
-            with OpenEXR.File(str(path)) as f:
+            with quiet_stderr((1, 2)), OpenEXR.File(str(path)) as f:  # OpenEXR prints its own lines
                 channels = f.channels()
                 if "RGB" in channels:
                     image = channels["RGB"].pixels

@@ -439,3 +439,16 @@ def test_a_tiff_named_dng_is_refused(tmp_path):
     tifffile.imwrite(tmp_path / "grey.dng", np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
     with pytest.raises(isp.InputError, match="grey.dng: a TIFF file, but not a DNG"):
         isp.read(tmp_path / "grey.dng")
+
+
+def test_a_truncated_exr_is_one_line(tmp_path):
+    """OpenEXR prints its own lines (on stdout and stderr) about a damaged file; only ours show."""
+    isp.write(tmp_path / "g.exr", np.random.default_rng(0).random((64, 64, 3), np.float32))
+    data = (tmp_path / "g.exr").read_bytes()
+    (tmp_path / "t.exr").write_bytes(data[: len(data) // 2])
+    cli = "import sys; from isp.cli import main; sys.exit(main(sys.argv[1:]))"
+    run = subprocess.run([sys.executable, "-c", cli, "grade", str(tmp_path / "t.exr"), "-o", str(tmp_path / "o.exr")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [f"isp grade: error: {tmp_path / 't.exr'}: cannot read image "
+                                               "(Invalid part index '0': file has 0 parts.)"]
