@@ -103,7 +103,7 @@ def run(args) -> int:
 
 def _config_geometry(config, sequence) -> dict:
     """The config's [input] geometry, for a sequence of headerless dumps (camera raws carry their own)."""
-    from isp.io.reader import DUMP_SUFFIXES
+    from isp.io.sequence import DUMP_SUFFIXES
 
     if not any(p.suffix.lower() in DUMP_SUFFIXES for _, p in sequence.frames):
         return {}
@@ -133,7 +133,7 @@ def _timings_path(args, sequence, config) -> Path | None:
     try:  # found now, not after the whole run
         tempfile.TemporaryFile(dir=path.parent).close()
     except OSError as e:
-        raise InputError(f"{path}: cannot write timings in {path.parent} ({e.strerror})") from None
+        raise InputError(f"{path}: cannot write timings in {path.parent} ({e.strerror or e})") from None
     return path
 
 

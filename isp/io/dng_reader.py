@@ -148,8 +148,8 @@ def _plan(path: Path) -> dict:
             raise _Fallback("BigTIFF")
         page = tif.pages[0]
         tags = {tag.code: tag for tag in page.tags.values()}
-        if 50706 not in tags:  # a TIFF named .dng, which LibRaw would develop as a Bayer raw
-            raise InputError(f"{path}: a TIFF file, but not a DNG (its first IFD has no DNGVersion tag)")
+        if 50706 not in tags and 271 not in tags:  # a plain TIFF named .dng (camera raws name their Make)
+            raise InputError(f"{path}: a TIFF file, but not a raw: no DNGVersion and no camera Make tag")
         if len(tif.pages) != 1:
             raise _Fallback("more than one IFD")
         refused = sorted(set(tags) - _ALLOWED_TAGS)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import DngColour, RawFrame
+from isp.io.quiet import quiet
 from isp.orientation import EXIF_FROM_LIBRAW_FLIP
 from kernels import cfa
 
@@ -27,7 +26,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
     camera = check_complete(path)
-    with quiet_stderr():
+    with quiet():
         try:
             raw = rawpy.imread(str(path))
             raw.raw_image  # noqa: B018  (unpacks: decoding errors surface here)
@@ -199,31 +198,3 @@ def quiet_tifffile():
         yield
     finally:
         logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def quiet_stderr(fds=(2,)):
-    """LibRaw (and OpenEXR, on stdout too: `fds=(1, 2)`) print their own lines; keep them out of
-    the user's one-line errors. The descriptors are pointed at /dev/null for the duration."""
-    saved = []
-    try:
-        for fd in fds:
-            saved.append((fd, os.dup(fd)))
-    except OSError:
-        for _, copy in saved:
-            os.close(copy)
-        yield
-        return
-    sys.stdout.flush()  # what was printed before goes where it was meant to
-    sys.stderr.flush()
-    try:
-        with open(os.devnull, "w") as null:
-            for fd, _ in saved:
-                os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        sys.stdout.flush()  # what a library printed through Python's buffers goes to /dev/null too
-        sys.stderr.flush()
-        for fd, copy in saved:
-            os.dup2(copy, fd)
-            os.close(copy)

@@ -8,12 +8,8 @@ from isp.frame import RawFrame
 from isp.io.dng_reader import read_dng
 from isp.io.dump import GEOMETRY_KEYS, read_dump, read_npy
 from isp.io.libraw import read_libraw
+from isp.io.sequence import CAMERA_SUFFIXES, DUMP_SUFFIXES
 
-DUMP_SUFFIXES = {".raw", ".bin", ".dump"}
-# Camera raws carry their own geometry: dump flags and a config's [input] never apply to them.
-CAMERA_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
-                   ".raf", ".pef", ".kdc", ".dcr", ".k25", ".mos", ".3fr", ".fff", ".iiq", ".rwl", ".srw",
-                   ".x3f", ".erf", ".mef", ".mrw"}
 
 
 def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry) -> RawFrame:

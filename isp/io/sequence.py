@@ -12,13 +12,15 @@ from pathlib import Path
 
 from isp.errors import InputError
 
-MAX_FRAMES = 1_000_000  # frames a run may span (a typo like 1-100000000, or a stray file numbered 20240115,
-# would list them all)
+MAX_FRAMES = 1_000_000  # frames a run may span: more is a typo (1-100000000) or a stray file (s.20240115.dng)
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%0?(\d*)d")
-RAW_SUFFIXES = {".dng", ".crw", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
-                ".rw2", ".pef", ".kdc", ".dcr", ".mrw", ".3fr", ".iiq", ".erf", ".srw", ".x3f",
-                ".raw", ".bin", ".dump", ".npy"}
+# Camera raws carry their own geometry; dumps (and .npy mosaics) are described by flags or a sidecar.
+CAMERA_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2",
+                   ".raf", ".pef", ".kdc", ".dcr", ".k25", ".mos", ".3fr", ".fff", ".iiq", ".rwl", ".srw",
+                   ".x3f", ".erf", ".mef", ".mrw"}
+DUMP_SUFFIXES = {".raw", ".bin", ".dump"}
+RAW_SUFFIXES = CAMERA_SUFFIXES | DUMP_SUFFIXES | {".npy"}
 
 
 @dataclass
@@ -94,7 +96,7 @@ def expand(spec, frames: list[int] | None = None) -> Sequence:
             raise InputError(f"no such file: {', '.join(missing_files)}")
         return Sequence(items)
     path = Path(spec)
-    if is_pattern(path) and not path.is_file():  # a file whose name really holds a '#' is that file
+    if is_pattern(path) and not path.exists():  # a file or folder whose name really holds a '#' is itself
         return _expand_pattern(path, frames)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in RAW_SUFFIXES)

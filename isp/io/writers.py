@@ -21,6 +21,7 @@ import OpenEXR
 import tifffile
 
 from isp.errors import InputError
+from isp.io.quiet import quiet
 from kernels.half import as_half
 
 FORMATS = {".exr": "exr", ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
@@ -187,11 +188,9 @@ def read_image(path) -> np.ndarray:
         raise InputError(f"{path}: no such file")
     if kind is None:
         raise InputError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
-    from isp.io.libraw import quiet_stderr
-
     try:
         if kind == "exr":
-            with quiet_stderr((1, 2)), OpenEXR.File(str(path)) as f:  # OpenEXR prints its own lines
+            with quiet((1, 2)), OpenEXR.File(str(path)) as f:  # OpenEXR prints its own lines
                 channels = f.channels()
                 if "RGB" in channels:
                     image = channels["RGB"].pixels

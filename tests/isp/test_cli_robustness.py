@@ -377,6 +377,7 @@ def test_dump_flags_do_not_turn_camera_raws_into_dumps(tmp_path):
     assert isp.read(dng, width=10, height=10, bits=12, pattern="RGGB").width == 64
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
 def test_pipes_and_empty_files_are_refused_before_reading(tmp_path):
     import os
 
@@ -410,14 +411,26 @@ def test_unwritable_timings_folder_is_found_before_the_run(tmp_path, capsys, mon
 
 
 def test_a_failed_temporary_names_the_output(tmp_path, monkeypatch):
+    """OSErrors from the temporary (making it, or writing it, as the --timings JSON does) name
+    the output a user asked for."""
     import tempfile
 
+    from isp.io import atomic_path
+
+    out = tmp_path / "t.json"
+    with pytest.raises(OSError) as e:
+        with atomic_path(out) as tmp:
+            raise OSError(28, "No space left on device", str(tmp))
+    assert e.value.filename == str(out) and not list(tmp_path.iterdir())
+
     def refuse(*a, **k):
-        raise PermissionError(1, "Operation not permitted", str(tmp_path / ".x.host-1.abc.tmp.png"))
+        raise PermissionError(1, "Operation not permitted", str(tmp_path / ".t.host-1.abc.tmp.json"))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    with pytest.raises(isp.InputError, match=r"x.png: cannot write \(Operation not permitted\)"):
-        isp.write(tmp_path / "x.png", np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(OSError) as e:
+        with atomic_path(out):
+            pass
+    assert e.value.filename == str(out)
 
 
 @pytest.mark.parametrize("done,code", [(2, 0), (1, 130)])
@@ -437,8 +450,22 @@ def test_a_tiff_named_dng_is_refused(tmp_path):
     import tifffile
 
     tifffile.imwrite(tmp_path / "grey.dng", np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
-    with pytest.raises(isp.InputError, match="grey.dng: a TIFF file, but not a DNG"):
+    with pytest.raises(isp.InputError, match="grey.dng: a TIFF file, but not a raw"):
         isp.read(tmp_path / "grey.dng")
+
+
+def test_a_camera_raw_named_dng_is_still_read(tmp_path, shared_data):
+    """TIFF-based camera raws name their Make: LibRaw reads them whatever the suffix."""
+    kdc = tmp_path / "k.dng"
+    kdc.write_bytes((shared_data / "raw" / "Kodak_DC120_P003908.KDC").read_bytes())
+    assert isp.read(kdc).pattern == "GRBG"
+
+
+def test_a_folder_with_a_hash_in_its_name_is_a_folder(tmp_path):
+    folder = tmp_path / "take#2"
+    folder.mkdir()
+    paths = _dumps(folder, (1, 2))
+    assert [p for _, p in expand(folder).frames] == paths
 
 
 def test_a_truncated_exr_is_one_line(tmp_path):
@@ -449,6 +476,23 @@ def test_a_truncated_exr_is_one_line(tmp_path):
     cli = "import sys; from isp.cli import main; sys.exit(main(sys.argv[1:]))"
     run = subprocess.run([sys.executable, "-c", cli, "grade", str(tmp_path / "t.exr"), "-o", str(tmp_path / "o.exr")],
                          capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 2 and run.stdout == ""
-    assert run.stderr.strip().splitlines() == [f"isp grade: error: {tmp_path / 't.exr'}: cannot read image "
-                                               "(Invalid part index '0': file has 0 parts.)"]
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and run.stdout == "" and len(lines) == 1
+    assert lines[0].startswith(f"isp grade: error: {tmp_path / 't.exr'}: cannot read image (")
+
+
+def test_quieting_overlapping_readers_restores_the_console():
+    """Reads in two threads overlap (A in, B in, A out, B out): stderr comes back all the same."""
+    import os
+
+    from isp.io.quiet import quiet
+
+    before = os.fstat(2)
+    a, b = quiet(), quiet()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert os.fstat(2).st_ino != before.st_ino  # still quiet while B reads
+    b.__exit__(None, None, None)
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

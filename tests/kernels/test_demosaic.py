@@ -17,7 +17,7 @@ from skimage import data, io
 
 from kernels import cfa
 from kernels.demosaic import ALGORITHMS, demosaic
-from tests.kernels.rcd_reference import VALID, rcd_reference
+from rcd_reference import VALID, rcd_reference  # tests/kernels, on sys.path as pytest runs it
 
 CROP = 10
 PEERS = {
