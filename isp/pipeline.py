@@ -329,7 +329,7 @@ def _alike(window: list, centre: int) -> tuple[list, int]:
     if len(keep) < len(window):
         odd = ", ".join(f"{f.source or 'a frame'} ({f.width}x{f.height} {f.pattern})"
                         for i, f in enumerate(window) if i not in keep)
-        warnings.warn(f"{c.source or 'frame'}: left out of its temporal window, unlike this frame "
+        warnings.warn(f"{c.source or 'frame'}: its temporal window leaves out the frames unlike it "
                       f"({c.width}x{c.height} {c.pattern}): {odd}", ProcessingWarning, stacklevel=3)
     return [window[i] for i in keep], keep.index(centre)
 

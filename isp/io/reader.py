@@ -11,7 +11,6 @@ from isp.io.libraw import read_libraw
 from isp.io.sequence import CAMERA_SUFFIXES, DUMP_SUFFIXES
 
 
-
 def read(path, *, crop: bool = True, frame_number: int | None = None, **geometry) -> RawFrame:
     """Read one raw frame.
 

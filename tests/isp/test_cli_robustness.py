@@ -392,7 +392,7 @@ def test_pipes_and_empty_files_are_refused_before_reading(tmp_path):
 def test_temporal_denoise_leaves_an_odd_sized_frame_out_of_its_neighbours(tmp_path):
     for n, (h, w) in zip((1, 2, 3), ((48, 64), (64, 96), (48, 64))):
         write_frame(tmp_path / f"m.{n:04d}.dng", render(default_chart(h, w), SensorModel(seed=n), frame_number=n))
-    with pytest.warns(isp.ProcessingWarning, match="left out of its temporal window"):
+    with pytest.warns(isp.ProcessingWarning, match="its temporal window leaves out the frames unlike it"):
         results = list(isp.process_sequence(tmp_path / "m.####.dng", tmp_path / "o.####.png",
                                             isp.Pipeline.from_config({"denoise": {"method": "temporal"}})))
     assert all(r.ok for r in results) and len(results) == 3
