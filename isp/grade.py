@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from isp import lut_text
 from isp.errors import InputError
 from kernels import fused as kfused
 from kernels import lut as klut
@@ -73,19 +75,31 @@ def read_lut(path):
         raise InputError(f"{p}: LUT file not found")
     if p.suffix.lower() not in LUT_EXTENSIONS:
         raise InputError(f"{p}: unknown LUT format {p.suffix!r}; expected one of {', '.join(LUT_EXTENSIONS)}")
-    colour = _colour()
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lut = colour.io.read_LUT(str(p))
+        lut = _read_lut(p)
     except Exception as e:  # colour raises ValueError, IndexError, AssertionError ... on bad files
-        msg = " ".join(str(e).split()) or type(e).__name__
+        msg = lut_text.explain(p) or " ".join(str(e).split()) or type(e).__name__
         raise InputError(f"{p}: malformed LUT file ({msg})") from None
     _check_lut(lut, p)
     _check_1d_length(lut, p)
     return lut
+
+
+def _read_lut(p: Path):
+    import warnings
+
+    colour = _colour()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if p.suffix.lower() != ".csp" or not lut_text.without_metadata(p):
+            return colour.io.read_LUT(str(p))
+        # colour-science needs the optional METADATA section: read a copy that has an empty one
+        lines = p.read_text().splitlines(keepends=True)
+        at = [i for i, line in enumerate(lines) if line.strip()][1] + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / p.name
+            copy.write_text("".join(lines[:at] + ["\nBEGIN METADATA\nEND METADATA\n"] + lines[at:]))
+            return colour.io.read_LUT(str(copy))
 
 
 def _check_1d_length(lut, p: Path) -> None:
@@ -98,7 +112,8 @@ def _check_1d_length(lut, p: Path) -> None:
     colour = _colour()
     ones = [op for op in _operators(lut) if isinstance(op, (colour.LUT1D, colour.LUT3x1D))]
     if m and ones and len(ones[0].table) != int(m.group(1)):
-        raise InputError(f"{p}: malformed LUT file ({len(ones[0].table)} rows, but {key} says {m.group(1)})")
+        msg = lut_text.explain(p) or f"{len(ones[0].table)} rows, but {key} says {m.group(1)}"
+        raise InputError(f"{p}: malformed LUT file ({msg})")
 
 
 def _operators(lut) -> list:

@@ -333,8 +333,8 @@ def test_a_sidecar_value_that_is_not_a_number_names_its_key(tmp_path):
 
 
 @pytest.mark.parametrize("name,text,message", [
-    ("t.spi1d", "Version 1\nFrom 0.0 1.0\nLength 3\nComponents 1\n{\n0\n0.5\n}\n", "2 rows, but Length says 3"),
-    ("t.cube", "LUT_1D_SIZE 5\n0 0 0\n0.5 0.5 0.5\n1 1 1\n", "3 rows, but LUT_1D_SIZE says 5"),
+    ("t.spi1d", "Version 1\nFrom 0.0 1.0\nLength 3\nComponents 1\n{\n0\n0.5\n}\n", "2 table rows, but Length 3 needs 3"),
+    ("t.cube", "LUT_1D_SIZE 5\n0 0 0\n0.5 0.5 0.5\n1 1 1\n", "3 table rows, but LUT_1D_SIZE 5 needs 5"),
 ])
 def test_a_1d_lut_cut_short_is_refused(tmp_path, name, text, message):
     (tmp_path / name).write_text(text)

@@ -1,0 +1,207 @@
+"""Why a text LUT file cannot be read: the first fault, by line, for the formats colour-science
+reads (.cube, .spi1d, .spi3d, .csp, .spimtx), so that a colourist is told "line 12: 2 numbers,
+expected 3" instead of a numpy message.
+
+Only called once colour-science has failed (or read a table that is cut short), so it never
+refuses a file that colour-science accepts. The layouts checked are those of the formats'
+descriptions: Adobe's "Cube LUT Specification" 1.0 and Blackmagic's Resolve variant (a 1D
+shaper before the cube), Sony Pictures Imageworks' spi1d/spi3d/spimtx as OpenColorIO reads them,
+and Rising Sun Research's Cinespace .csp.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+_CUBE_KEYWORDS = {"TITLE": None, "DOMAIN_MIN": 3, "DOMAIN_MAX": 3, "LUT_1D_INPUT_RANGE": 2,
+                  "LUT_3D_INPUT_RANGE": 2, "LUT_1D_SIZE": 1, "LUT_3D_SIZE": 1}
+
+
+class _Fault(Exception):
+    pass
+
+
+def _lines(text: str, comments: bool = True) -> list[tuple[int, list[str]]]:
+    """(line number, tokens) of the non-blank lines, without '#' comment lines."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if s and not (comments and s.startswith("#")):
+            out.append((n, s.split()))
+    return out
+
+
+def _numbers(n: int, tokens: list[str], count: int | None, what: str) -> list[float]:
+    if count is not None and len(tokens) != count:
+        raise _Fault(f"line {n}: {len(tokens)} number{'s' * (len(tokens) != 1)} in {what}, expected {count}")
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        bad = next(t for t in tokens if not _is_number(t))
+        raise _Fault(f"line {n}: {bad!r} in {what} is not a number") from None
+
+
+def _is_number(t: str) -> bool:
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return True
+
+
+def _size(n: int, tokens: list[str], key: str, least: int = 2) -> int:
+    if len(tokens) != 1 or not tokens[0].isdigit() or int(tokens[0]) < least:
+        raise _Fault(f"line {n}: {key} must be a whole number >= {least}, got {' '.join(tokens) or 'nothing'}")
+    return int(tokens[0])
+
+
+def _rows(rows: list[tuple[int, list[str]]], expected: int, what: str, last: int) -> None:
+    if len(rows) != expected:
+        where = f"line {rows[expected][0]}" if len(rows) > expected else f"the file ends at line {last}"
+        raise _Fault(f"{len(rows)} table row{'s' * (len(rows) != 1)}, but {what} needs {expected} ({where})")
+
+
+def _cube(text: str) -> None:
+    sizes: dict[str, tuple[int, int]] = {}
+    rows = []
+    for n, tokens in _lines(text):
+        key = tokens[0]
+        if _is_number(key):
+            _numbers(n, tokens, 3, "a table row")
+            rows.append((n, tokens))
+        elif key not in _CUBE_KEYWORDS:
+            raise _Fault(f"line {n}: unknown keyword {key!r}")
+        elif rows:
+            raise _Fault(f"line {n}: {key} after the table rows began (line {rows[0][0]})")
+        elif key.endswith("_SIZE"):
+            sizes[key] = (n, _size(n, tokens[1:], key))
+        elif _CUBE_KEYWORDS[key]:
+            _numbers(n, tokens[1:], _CUBE_KEYWORDS[key], key)
+    if not sizes:
+        raise _Fault("no LUT_1D_SIZE or LUT_3D_SIZE line")
+    n1 = sizes.get("LUT_1D_SIZE", (0, 0))[1]
+    n3 = sizes.get("LUT_3D_SIZE", (0, 0))[1]
+    what = " and ".join(f"{k} {v}" for k, (_, v) in sizes.items())
+    _rows(rows, n1 + n3 ** 3, what, len(text.splitlines()))
+
+
+def _spi1d(text: str) -> None:
+    head: dict[str, tuple[int, list[str]]] = {}
+    rows, inside, closed = [], False, False
+    for n, tokens in _lines(text):
+        key = tokens[0]
+        if key == "{":
+            inside = True
+        elif key == "}":
+            closed = inside
+        elif inside and not closed:
+            rows.append((n, tokens))
+        elif key in ("Version", "From", "Length", "Components"):
+            head[key] = (n, tokens[1:])
+        else:
+            raise _Fault(f"line {n}: unexpected {key!r} outside the table")
+    for key in ("From", "Length", "Components"):
+        if key not in head:
+            raise _Fault(f"no {key} line")
+    _numbers(head["From"][0], head["From"][1], 2, "From")
+    length = _size(*head["Length"], "Length", 1)
+    comps = _size(*head["Components"], "Components", 1)
+    if comps not in (1, 3):
+        raise _Fault(f"line {head['Components'][0]}: Components must be 1 or 3, got {comps}")
+    if not inside:
+        raise _Fault("no '{' before the table")
+    for n, tokens in rows:
+        _numbers(n, tokens, comps, "a table row")
+    _rows(rows, length, f"Length {length}", len(text.splitlines()))
+
+
+def _spi3d(text: str) -> None:
+    lines = _lines(text)
+    if len(lines) < 3:
+        raise _Fault("the header (SPILUT 1.0, 3 3, the three sizes) is incomplete")
+    n, tokens = lines[2]
+    sizes = _numbers(n, tokens, 3, "the sizes")
+    if len(set(tokens)) != 1 or not tokens[0].isdigit() or int(tokens[0]) < 2:
+        raise _Fault(f"line {n}: the three sizes must be one whole number >= 2, got {' '.join(tokens)}")
+    size = int(sizes[0])
+    seen = set()
+    for n, tokens in lines[3:]:
+        _numbers(n, tokens, 6, "a table row (3 indexes, 3 values)")
+        idx = tuple(tokens[:3])
+        if not all(t.isdigit() and int(t) < size for t in idx):
+            raise _Fault(f"line {n}: indexes {' '.join(idx)} are not whole numbers in 0..{size - 1}")
+        if idx in seen:
+            raise _Fault(f"line {n}: indexes {' '.join(idx)} appear twice")
+        seen.add(idx)
+    _rows(lines[3:], size ** 3, f"size {size}", len(text.splitlines()))
+
+
+def _csp(text: str) -> None:
+    lines = _lines(text, comments=False)
+    if not lines or lines[0][1] != ["CSPLUTV100"]:
+        raise _Fault("line 1: the header must be CSPLUTV100")
+    if len(lines) < 2 or lines[1][1] not in (["1D"], ["3D"]):
+        raise _Fault("line 2: the type must be 1D or 3D")
+    is3d = lines[1][1] == ["3D"]
+    k = 2
+    if k < len(lines) and lines[k][1] == ["BEGIN", "METADATA"]:
+        while k < len(lines) and lines[k][1] != ["END", "METADATA"]:
+            k += 1
+        if k == len(lines):
+            raise _Fault(f"line {lines[2][0]}: BEGIN METADATA without END METADATA")
+        k += 1
+    for channel in "RGB":
+        if k + 3 > len(lines):
+            raise _Fault(f"the {channel} pre-LUT is incomplete")
+        (n, tokens), (n_in, v_in), (n_out, v_out) = lines[k:k + 3]
+        count = _size(n, tokens, f"the {channel} pre-LUT's length")
+        _numbers(n_in, v_in, count, f"the {channel} pre-LUT's input values")
+        _numbers(n_out, v_out, count, f"the {channel} pre-LUT's output values")
+        k += 3
+    if k == len(lines):
+        raise _Fault("no table after the pre-LUTs")
+    n, tokens = lines[k]
+    if is3d:
+        sizes = [_size(n, [t], "a cube size") for t in tokens] if len(tokens) == 3 else None
+        if sizes is None:
+            raise _Fault(f"line {n}: {len(tokens)} cube sizes, expected 3")
+        expected = sizes[0] * sizes[1] * sizes[2]
+    else:
+        expected = _size(n, tokens, "the table length")
+    for m, row in lines[k + 1:]:
+        _numbers(m, row, 3, "a table row")
+    _rows(lines[k + 1:], expected, f"the size on line {n}", len(text.splitlines()))
+
+
+def _spimtx(text: str) -> None:
+    values = []
+    for n, tokens in _lines(text):
+        values += _numbers(n, tokens, None, "the matrix")
+    if len(values) != 12:
+        raise _Fault(f"{len(values)} numbers, expected 12 (3 rows of 3 coefficients and an offset)")
+
+
+_CHECKS = {".cube": _cube, ".spi1d": _spi1d, ".spi3d": _spi3d, ".csp": _csp, ".spimtx": _spimtx}
+
+
+def explain(path) -> str | None:
+    """The first fault in a text LUT file ('line 12: ...'), or None if none is found."""
+    p = Path(path)
+    check = _CHECKS.get(p.suffix.lower())
+    if check is None:
+        return None
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError:
+        return "not a text file"
+    try:
+        check(text)
+    except _Fault as e:
+        return str(e)
+    return None
+
+
+def without_metadata(path) -> bool:
+    """A Cinespace .csp with no METADATA section (optional in the format, as OpenColorIO reads it;
+    colour-science's reader then skips the first pre-LUT line)."""
+    lines = [s for s in (line.strip() for line in Path(path).read_text(errors="replace").splitlines()) if s]
+    return len(lines) > 2 and lines[2] != "BEGIN METADATA"
