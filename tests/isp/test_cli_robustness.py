@@ -47,6 +47,16 @@ def test_a_frame_with_impossible_metadata_fails_alone(tmp_path, capsys):
     assert "2 frames processed, 1 FAILED (2)" in err
 
 
+def test_a_single_frame_that_fails_is_one_line(tmp_path, capsys):
+    """No summary after it: "0 frames processed, 1 FAILED" would only repeat the line."""
+    (src,) = _dumps(tmp_path, (1,))
+    src.write_bytes(src.read_bytes()[:100])
+    code = main(_args(src, tmp_path / "o.png"))
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "o.png").exists()
+    assert len(err.splitlines()) == 1 and f"{src}: 100 bytes of data, but 64x48 unpacked 16-bit needs 6144" in err, err
+
+
 @pytest.mark.skipif(not BLACKMAGIC.exists(), reason="../shared/test_data is absent")
 @pytest.mark.parametrize("size", [2000, 9000])
 def test_a_truncated_compressed_dng_is_refused_not_developed_black(tmp_path, size):
