@@ -35,9 +35,10 @@ STRIP = 16          # block rows per parallel work item
 
 
 # ---------------------------------------------------------------------------------------------
-# per-pixel maths (inline, reusable by a fused pipeline pass)
+# per-pixel maths (plain njit functions: LLVM inlines them; numba-level inlining, kept for the row
+# loops below, cost ~10 s of compile per kernel variant for no speed)
 
-@nb.njit(inline="always")
+@nb.njit
 def haar_fwd(p00, p01, p10, p11):
     """Orthonormal 2x2 Haar of one Bayer block: (L, H, V, D)."""
     s0 = p00 + p01
@@ -48,7 +49,7 @@ def haar_fwd(p00, p01, p10, p11):
     return (s0 + s1) * h, (d0 + d1) * h, (s0 - s1) * h, (d0 - d1) * h
 
 
-@nb.njit(inline="always")
+@nb.njit
 def haar_inv(l, hh, v, d):
     """Inverse of `haar_fwd`: (p00, p01, p10, p11)."""
     h = F32(0.5)
@@ -59,13 +60,13 @@ def haar_inv(l, hh, v, d):
     return (s0 + d0) * h, (s0 - d0) * h, (s1 + d1) * h, (s1 - d1) * h
 
 
-@nb.njit(inline="always")
+@nb.njit
 def block_variance(luma, a, b):
     """Noise variance of every Haar channel of a block whose luma is `luma` (= 2 x block mean)."""
     return a * max(luma * F32(0.5), F32(0.0)) + b
 
 
-@nb.njit(inline="always")
+@nb.njit
 def tukey_weight(d2, inv_h2):
     """Robust range weight (1 - d^2/h^2)^2 for d^2 < h^2, else 0: Tukey's biweight, which a
     bilateral filter can use in place of the Gaussian (Black, Sapiro, Marimont, Heeger, "Robust
@@ -77,12 +78,12 @@ def tukey_weight(d2, inv_h2):
 # ---------------------------------------------------------------------------------------------
 # schedule helpers
 
-@nb.njit(inline="always")
+@nb.njit
 def _clamp(i, n):
     return 0 if i < 0 else (n - 1 if i >= n else i)
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _load_haar_rows(mosaic, buf, top, n, w2, pad, r_off=0):
     """Haar channels of block rows top .. top+n-1 (clamped to the image) into buf[c, r, pad+j],
     with `pad` replicated columns on each side."""
@@ -141,7 +142,7 @@ RT_LUMA_H = 2.5     # luma range threshold, in noise sigmas of a luma difference
 RT_CHROMA_H = 3.5   # chroma range threshold (steered by luma), same units
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _tap(ln, hn, vn, dn, l0, h0, v0, d0, inv_l, inv_c, ws):
     """One neighbour of the joint bilateral: its luma and chroma weights."""
     e0 = ln - l0
@@ -152,7 +153,7 @@ def _tap(ln, hn, vn, dn, l0, h0, v0, d0, inv_l, inv_c, ws):
     return tukey_weight(d2, inv_l) * ws, tukey_weight(d2, inv_c) * ws
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _acc(ring, slot, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
     """Add neighbour ring[slot, :, x] to the joint bilateral's sums
     acc = (sum wl*L, sum wl, sum wc*H, sum wc*V, sum wc*D, sum wc)."""
@@ -165,7 +166,7 @@ def _acc(ring, slot, x, l0, h0, v0, d0, inv_l, inv_c, ws, acc):
             acc[5] + wc)
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _u(i):
     """A non-negative index as unsigned: numba then skips the negative-index wrap-around
     select, so LLVM sees the address as linear in the loop counter (wide loads and stores,
@@ -298,7 +299,7 @@ def _bilateral_row(ring, sa, sc, sb, R, w2, a, b, kl2, kc2, vs, vrow, g, clip, t
         bottom[i, _u(W + 2 * j + 1)] = wb_value(p11, g11, clip)
 
 
-@nb.njit(inline="always")
+@nb.njit
 def _odd_edges(src, lv, threshold, gains, clip, out):
     """A trailing odd row/column is not filtered: copied through levels, defects, gain, clip."""
     H, W = src.shape
@@ -624,7 +625,7 @@ TEMPORAL_LO = 0.5   # a frame counts fully while its 3x3-block distance to the c
 TEMPORAL_HI = 1.5   # within 1 + LO of noise's expectation, not at all beyond 1 + HI (x strength)
 
 
-@nb.njit(inline="always")
+@nb.njit
 def motion_weight(dn, lo, hi):
     """Weight of another frame's block given its normalised distance dn to the centre frame
     (1 on average for pure noise): 1 up to 1 + lo, falling linearly to 0 at 1 + hi."""
