@@ -94,6 +94,32 @@ def _geometry_lines(d: dict) -> list[str]:
     return lines
 
 
+# EXIF 2.3 LightSource, the codes of a DNG's CalibrationIlluminant tags
+_LIGHTS = {0: "unknown", 1: "daylight", 2: "fluorescent", 3: "tungsten", 4: "flash", 9: "fine weather",
+           10: "cloudy", 11: "shade", 12: "daylight fluorescent", 13: "day white fluorescent",
+           14: "cool white fluorescent", 15: "white fluorescent", 16: "warm white fluorescent",
+           17: "standard light A", 18: "standard light B", 19: "standard light C", 20: "D55", 21: "D65",
+           22: "D75", 23: "D50", 24: "ISO studio tungsten", 255: "other"}
+
+
+def _tag_name(key: str) -> str:
+    """The DNG tag a RawFrame.dng field holds: color_matrix1 -> ColorMatrix1."""
+    return "".join(w[:1].upper() + w[1:] for w in key.split("_"))
+
+
+def _tag_value(key: str, value) -> str:
+    if key.startswith("calibration_illuminant"):
+        return f"{value} ({_LIGHTS.get(int(value), 'not an EXIF light source')})"
+    return str(value)
+
+
+def _shutter(t) -> str:
+    """An exposure time as cameras show it: 1/50 s for short ones, 0.6 s or 2.5 s for the rest."""
+    if not t:
+        return "? s"
+    return f"1/{1 / t:.0f} s" if t < 0.3 else f"{t:.2g} s"
+
+
 def _text(d: dict) -> str:
     lines = [f"{d['source']}", f"  camera       {d['camera'] or '(unknown)'}",
              f"  size         {d['width']} x {d['height']}  (origin {d['origin'][0]}, {d['origin'][1]} on the sensor)",
@@ -104,12 +130,14 @@ def _text(d: dict) -> str:
     if d.get("reader"):
         lines.append(f"  read by      {d['reader']}")
     if d["iso"] or d["exposure_time"]:
-        lines.append(f"  exposure     ISO {d['iso'] or '?'}, {d['exposure_time'] or '?'} s")
+        iso = f"{d['iso']:g}" if d["iso"] else "?"
+        lines.append(f"  exposure     ISO {iso}, {_shutter(d['exposure_time'])}")
     if d["xyz_to_camera"]:
         lines.append(f"  XYZ->camera  {d['xyz_to_camera']}")
-    for key, value in (d.get("dng") or {}).items():
-        if value is not None:
-            lines.append(f"  {key:<12} {value}")
+    tags = [(_tag_name(k), _tag_value(k, v)) for k, v in (d.get("dng") or {}).items() if v is not None]
+    if tags:
+        width = max(len(k) for k, _ in tags)
+        lines += ["  DNG tags"] + [f"    {k:<{width}} {v}" for k, v in tags]
     for source, model in d.get("noise", {}).items():
         lines.append(f"  noise ({source}) {model['text']}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import isp
 from isp.cli import main
 from isp.io import expand, frame_path, parse_frames
 from kernels import cfa, packing
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BAYER_RAWS = ["Blackmagic.dng", "colorchart.dng", "Canon_PowerShot_G2_CRW_0304.CRW",
               "Canon_PowerShot_S40_CRW_0113.CRW", "Kodak_DC120_P003908.KDC", "Kodak_DC120_P003913.KDC",
@@ -112,6 +115,21 @@ def test_unknown_pattern_is_refused(tmp_path, capsys):
     path.write_bytes(bytes(32))
     assert main(["info", str(path), "--width", "4", "--height", "4", "--bits", "12", "--pattern", "RGBW"]) == 2
     assert "unknown CFA pattern 'RGBW'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds,shown", [(1 / 48, "1/48 s"), (0.0198, "1/51 s"), (0.25, "1/4 s"),
+                                            (0.6, "0.6 s"), (1.0, "1 s"), (2.5, "2.5 s"), (None, "? s")])
+def test_info_shows_exposure_times_as_cameras_do(seconds, shown):
+    from isp.cli.info import _shutter
+
+    assert _shutter(seconds) == shown
+
+
+def test_info_text_names_dng_tags_and_light_sources(capsys):
+    assert main(["info", str(ROOT / "test_images" / "synth_rggb_12bit.dng")]) == 0
+    out = capsys.readouterr().out
+    assert "  exposure     ISO 100, 1/48 s" in out
+    assert "    CalibrationIlluminant1 21 (D65)" in out and "    ColorMatrix1 " in out and "color_matrix1" not in out
 
 
 def test_missing_file_is_refused(tmp_path, capsys):
