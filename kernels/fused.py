@@ -547,14 +547,15 @@ def chunk_scratch(dtype):
             np.empty(CHUNK // _LANES, np.uint8), np.empty(CHUNK, np.int32), np.empty(CHUNK, f))
 
 
-@register_jitable(inline="always")
+@register_jitable
 def finish_chunk(bufs, cnt, m, tf, tables, cdl, lut, quantise):
     """Every stage over one chunk of `cnt` pixels held in the planes r, g, b of `bufs` (from
     `chunk_scratch`; the lanes after `cnt` up to the next multiple of 8 are set to 1.0, so the
     vector loops run on finite values there). Returns
     the result planes (float32); with `quantise`, the quantised ones of `bufs` hold them too.
-    Inlined into a function of its own rather than the body of a prange loop, which numba
-    compiles into slower code for these loops."""
+    Called from a function of its own rather than the body of a prange loop, which numba
+    compiles into slower code for these loops. Not inlined by numba (LLVM inlines it): numba's
+    inlining of this body cost the tiled develop ~35 s of its ~70 s cold compile, for no speed."""
     nv = (cnt + _LANES - 1) // _LANES * _LANES
     r, g, b, cr, cg, cb, c0, c1, c2, w0, w1, w2, w3, qr, qg, qb, masks, cells, frac = bufs
     for j in range(cnt, nv):
