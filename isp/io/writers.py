@@ -10,6 +10,7 @@ frame rate. `COMPRESSIONS` lists what each format takes.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from contextlib import contextmanager
@@ -104,8 +105,20 @@ def write(path, image: np.ndarray, depth=None, *, quality: int = 95, compression
         raise InputError(str(e).replace(str(tmp), str(path))) from e
     except (OSError, RuntimeError, ValueError) as e:  # a full disk, a folder we may not write to, ...
         why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
-        raise InputError(f"{path}: cannot write ({why.replace(str(tmp), str(path)) if tmp else why})") from e
+        why = why.replace(str(tmp), str(path)) if tmp else why
+        hint = "" if "space" in why.lower() else _space_left(path, image.nbytes)
+        raise InputError(f"{path}: cannot write ({why}{hint})") from e
     return path
+
+
+def _space_left(path: Path, nbytes: int) -> str:
+    """'; 0.1 MB free on the device' when a failed write may be a full disk (numpy's and some
+    libraries' short writes do not say so), else ''."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return ""
+    return f"; {free / 1e6:.1f} MB free on the device" if free < nbytes else ""
 
 
 def output_format(path, depth=None, compression: str | None = None) -> tuple[str, object, str]:
@@ -167,14 +180,22 @@ def _write_tiff(path, image, depth, _quality, compression):
                      maxworkers=1 if compression == "none" else os.cpu_count() or 1)
 
 
+def _write_encoded(path, image, suffix, params=()):
+    """Encoded in memory by OpenCV, written by Python: a failed write (a full disk) is an OSError
+    that says why, where cv2.imwrite returns False and libpng prints its own line."""
+    ok, data = cv2.imencode(suffix, image, list(params))
+    if not ok:
+        raise InputError(f"{path}: OpenCV could not encode this {suffix[1:].upper()}")
+    with open(path, "wb") as f:
+        f.write(data.data)
+
+
 def _write_png(path, image, depth, _quality, _compression):
-    if not cv2.imwrite(str(path), _bgr(_quantise(image, depth))):
-        raise InputError(f"{path}: OpenCV could not write this PNG")
+    _write_encoded(path, _bgr(_quantise(image, depth)), ".png")
 
 
 def _write_jpeg(path, image, _depth, quality, _compression):
-    if not cv2.imwrite(str(path), _bgr(_quantise(image, 8)), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
-        raise InputError(f"{path}: OpenCV could not write this JPEG")
+    _write_encoded(path, _bgr(_quantise(image, 8)), ".jpg", (cv2.IMWRITE_JPEG_QUALITY, int(quality)))
 
 
 _WRITERS = {"exr": _write_exr, "tiff": _write_tiff, "png": _write_png, "jpeg": _write_jpeg}

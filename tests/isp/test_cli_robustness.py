@@ -506,3 +506,42 @@ def test_quieting_overlapping_readers_restores_the_console():
     b.__exit__(None, None, None)
     after = os.fstat(2)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+def test_a_full_disk_is_named_for_every_format(tmp_path, monkeypatch, capfd):
+    """PNG/JPEG are encoded in memory and written by Python, so a full disk is an OSError that says
+    so (cv2.imwrite only returned False, and libpng printed its own line); a short write that says
+    nothing (numpy's, under tifffile) gets the free space on the device."""
+    import errno
+    import os
+    from collections import namedtuple
+
+    from isp.io import writers
+
+    class Full:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(writers, "open", Full, raising=False)
+    image = np.full((8, 8, 3), 0.5, np.float32)
+    for name in ("o.png", "o.jpg"):
+        with pytest.raises(isp.InputError, match=rf"{name}: cannot write \(No space left on device\)$"):
+            isp.write(tmp_path / name, image)
+    assert capfd.readouterr().err == "" and list(tmp_path.iterdir()) == []
+
+    def short_write(*a, **k):
+        raise OSError("98 requested and 12 written")
+
+    monkeypatch.setattr(writers.tifffile, "imwrite", short_write)
+    monkeypatch.setattr(writers.shutil, "disk_usage", lambda p: namedtuple("U", "total used free")(1e9, 1e9, 12))
+    with pytest.raises(isp.InputError, match=r"o.tif: cannot write \(98 requested and 12 written; 0.0 MB free on the device\)"):
+        isp.write(tmp_path / "o.tif", image)
