@@ -16,6 +16,7 @@ import tifffile
 
 from isp.errors import InputError
 from isp.frame import DngColour, RawFrame
+from isp.io import ciff
 from isp.io.quiet import quiet
 from isp.orientation import EXIF_FROM_LIBRAW_FLIP
 from kernels import cfa
@@ -25,7 +26,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
-    camera = check_complete(path)
+    camera = check_complete(path) or ciff.camera(path)
     with quiet():
         try:
             raw = rawpy.imread(str(path))

@@ -132,6 +132,42 @@ def test_info_text_names_dng_tags_and_light_sources(capsys):
     assert "    CalibrationIlluminant1 21 (D65)" in out and "    ColorMatrix1 " in out and "color_matrix1" not in out
 
 
+def _ciff(order: str, name: bytes) -> bytes:
+    """A CIFF file: the root heap holds one nested heap (type 0x300A) that holds the make/model."""
+    import struct
+
+    def heap(payload: bytes, records) -> bytes:  # records: (type, size, offset in this heap)
+        table = struct.pack(order + "H", len(records)) + b"".join(struct.pack(order + "HII", *r) for r in records)
+        return payload + table + struct.pack(order + "I", len(payload))
+
+    inner = heap(name, [(0x080A, len(name), 0), (0x5029, 0, 0)])  # and a value held in its record
+    head = (b"II" if order == "<" else b"MM") + struct.pack(order + "I", 26) + b"HEAPCCDR" + bytes(12)
+    return head + heap(inner, [(0x300A, len(inner), 0)])
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_crw_camera_is_read_from_the_ciff_heap(tmp_path, order):
+    from isp.io import ciff
+
+    path = tmp_path / "x.crw"
+    path.write_bytes(_ciff(order, b"Canon\0Canon PowerShot G2\0"))
+    assert ciff.camera(path) == "Canon PowerShot G2"
+    path.write_bytes(_ciff(order, b"Canon\0PowerShot X\0"))
+    assert ciff.camera(path) == "Canon PowerShot X"
+    whole = _ciff(order, b"Canon\0Canon PowerShot G2\0")
+    for cut in (10, 30, len(whole) - 3):  # damaged: no name, and no exception
+        path.write_bytes(whole[:cut])
+        assert ciff.camera(path) == ""
+    path.write_bytes(whole[:-4] + b"\xff\xff\xff\x7f")  # a table offset far past the heap
+    assert ciff.camera(path) == ""
+
+
+def test_real_crws_name_their_camera(shared_data):
+    for name, camera in (("Canon_PowerShot_G2_CRW_0304.CRW", "Canon PowerShot G2"),
+                         ("Canon_PowerShot_S40_CRW_0113.CRW", "Canon PowerShot S40")):
+        assert isp.read(shared_data / "raw" / name).camera == camera
+
+
 def test_missing_file_is_refused(tmp_path, capsys):
     assert main(["info", str(tmp_path / "nope.dng")]) == 2
     assert "nope.dng: no such file" in capsys.readouterr().err

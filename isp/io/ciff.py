@@ -1,0 +1,58 @@
+"""The camera that wrote a Canon CRW file, from its CIFF heap (rawpy does not expose LibRaw's make
+and model, and a CRW is not a TIFF).
+
+Canon, "CIFF Specification on Image Data File", v1.0 rev. 4 (1997): after a 2-byte byte order and a
+4-byte header length comes "HEAPCCDR"; the root heap runs from the header to the end of the file.
+A heap's last 4 bytes give the offset of its record table: a 2-byte count, then 10-byte records
+(2-byte type, 4-byte size, 4-byte offset from the heap's start). Types 0x2800 and 0x3000 (bits
+0x3800) are heaps nested in the heap; type 0x080A holds "Make\\0Model\\0".
+"""
+from __future__ import annotations
+
+import struct
+
+_MAKE_MODEL = 0x080A
+_HEAP_KINDS = (0x2800, 0x3000)
+_MAX_DEPTH = 8
+
+
+def camera(path) -> str:
+    """'Canon PowerShot G2' for a CRW; '' if the file is not CIFF or names no camera."""
+    with open(path, "rb") as f:
+        head = f.read(14)
+        if len(head) < 14 or head[6:14] != b"HEAPCCDR" or head[:2] not in (b"II", b"MM"):
+            return ""
+        data = head + f.read()
+    order = "<" if data[:2] == b"II" else ">"
+    start = struct.unpack(order + "I", data[2:6])[0]
+    found = _find(data, order, start, len(data), 0)
+    if not found:
+        return ""
+    make, _, rest = found.partition(b"\0")
+    model = rest.split(b"\0")[0]
+    make, model = (s.decode("latin-1").strip() for s in (make, model))
+    return model if make and model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+
+
+def _find(data: bytes, order: str, start: int, end: int, depth: int) -> bytes | None:
+    """The make/model record's bytes in the heap [start, end), or None."""
+    if depth > _MAX_DEPTH or not 0 <= start < end - 4 or end > len(data):
+        return None
+    table = start + struct.unpack(order + "I", data[end - 4:end])[0]
+    if table + 2 > end:
+        return None
+    count = struct.unpack(order + "H", data[table:table + 2])[0]
+    for k in range(count):
+        at = table + 2 + 10 * k
+        if at + 10 > end:
+            return None
+        kind, size, offset = struct.unpack(order + "HII", data[at:at + 10])
+        if kind & 0xC000:  # the value is in the record itself: no make/model there
+            continue
+        if kind & 0x3FFF == _MAKE_MODEL and start + offset + size <= end:
+            return data[start + offset:start + offset + size]
+        if kind & 0x3800 in _HEAP_KINDS:
+            found = _find(data, order, start + offset, start + offset + size, depth + 1)
+            if found:
+                return found
+    return None
