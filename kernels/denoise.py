@@ -35,10 +35,12 @@ STRIP = 16          # block rows per parallel work item
 
 
 # ---------------------------------------------------------------------------------------------
-# per-pixel maths (plain njit functions: LLVM inlines them; numba-level inlining, kept for the row
-# loops below, cost ~10 s of compile per kernel variant for no speed)
+# per-pixel maths. Helpers that kernels with different fast-math flags share are inlined by numba:
+# a plain njit function is compiled once, with the flags of the first kernel that calls it. The
+# real-time kernel's own helpers are plain njit functions that LLVM inlines (numba's inlining of
+# them cost ~10 s of compile per kernel variant, for no speed).
 
-@nb.njit
+@nb.njit(inline="always")
 def haar_fwd(p00, p01, p10, p11):
     """Orthonormal 2x2 Haar of one Bayer block: (L, H, V, D)."""
     s0 = p00 + p01
@@ -49,7 +51,7 @@ def haar_fwd(p00, p01, p10, p11):
     return (s0 + s1) * h, (d0 + d1) * h, (s0 - s1) * h, (d0 - d1) * h
 
 
-@nb.njit
+@nb.njit(inline="always")
 def haar_inv(l, hh, v, d):
     """Inverse of `haar_fwd`: (p00, p01, p10, p11)."""
     h = F32(0.5)
@@ -60,7 +62,7 @@ def haar_inv(l, hh, v, d):
     return (s0 + d0) * h, (s0 - d0) * h, (s1 + d1) * h, (s1 - d1) * h
 
 
-@nb.njit
+@nb.njit(inline="always")
 def block_variance(luma, a, b):
     """Noise variance of every Haar channel of a block whose luma is `luma` (= 2 x block mean)."""
     return a * max(luma * F32(0.5), F32(0.0)) + b
@@ -78,7 +80,7 @@ def tukey_weight(d2, inv_h2):
 # ---------------------------------------------------------------------------------------------
 # schedule helpers
 
-@nb.njit
+@nb.njit(inline="always")
 def _clamp(i, n):
     return 0 if i < 0 else (n - 1 if i >= n else i)
 
