@@ -26,7 +26,7 @@ _COLOUR_LETTERS = {"R": "R", "G": "G", "B": "B"}
 
 def read_libraw(path: Path, crop: bool = True) -> RawFrame:
     """Read a camera raw file; `crop=False` keeps the whole visible area of a DNG."""
-    camera = check_complete(path) or ciff.camera(path)
+    camera = check_complete(path) or camera_name(*ciff.make_model(path))
     with quiet():
         try:
             raw = rawpy.imread(str(path))
@@ -185,6 +185,11 @@ def check_complete(path: Path) -> str:
         return ""
     if end > size:
         raise InputError(f"{path}: truncated: its image data runs to byte {end}, but the file has {size} bytes")
+    return camera_name(make, model)
+
+
+def camera_name(make: str, model: str) -> str:
+    """The Model, after the Make unless the model names it: 'Canon PowerShot G2', 'Kodak DC120'."""
     named = any(len(word) > 2 and word in model.lower().split() for word in make.lower().split())
     return model if named else f"{make} {model}".strip()
 

@@ -132,34 +132,54 @@ def test_info_text_names_dng_tags_and_light_sources(capsys):
     assert "    CalibrationIlluminant1 21 (D65)" in out and "    ColorMatrix1 " in out and "color_matrix1" not in out
 
 
-def _ciff(order: str, name: bytes) -> bytes:
-    """A CIFF file: the root heap holds one nested heap (type 0x300A) that holds the make/model."""
+def _heap(order: str, payload: bytes, records) -> bytes:
+    """A CIFF heap: its data, then the table of records (type, size, offset in this heap)."""
     import struct
 
-    def heap(payload: bytes, records) -> bytes:  # records: (type, size, offset in this heap)
-        table = struct.pack(order + "H", len(records)) + b"".join(struct.pack(order + "HII", *r) for r in records)
-        return payload + table + struct.pack(order + "I", len(payload))
+    table = struct.pack(order + "H", len(records)) + b"".join(struct.pack(order + "HII", *r) for r in records)
+    return payload + table + struct.pack(order + "I", len(payload))
 
-    inner = heap(name, [(0x080A, len(name), 0), (0x5029, 0, 0)])  # and a value held in its record
-    head = (b"II" if order == "<" else b"MM") + struct.pack(order + "I", 26) + b"HEAPCCDR" + bytes(12)
-    return head + heap(inner, [(0x300A, len(inner), 0)])
+
+def _ciff(order: str, name: bytes = b"", root: bytes | None = None) -> bytes:
+    """A CIFF file: by default the root heap holds one nested heap (type 0x300A) that holds the
+    make/model and a value held in its record."""
+    import struct
+
+    if root is None:
+        inner = _heap(order, name, [(0x080A, len(name), 0), (0x5029, 0, 0)])
+        root = _heap(order, inner, [(0x300A, len(inner), 0)])
+    return (b"II" if order == "<" else b"MM") + struct.pack(order + "I", 26) + b"HEAPCCDR" + bytes(12) + root
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
-def test_crw_camera_is_read_from_the_ciff_heap(tmp_path, order):
+def test_crw_camera_is_read_from_the_ciff_heap(tmp_path, order, monkeypatch):
     from isp.io import ciff
+    from isp.io.libraw import camera_name
 
     path = tmp_path / "x.crw"
     path.write_bytes(_ciff(order, b"Canon\0Canon PowerShot G2\0"))
-    assert ciff.camera(path) == "Canon PowerShot G2"
+    assert ciff.make_model(path) == ("Canon", "Canon PowerShot G2")
+    assert camera_name(*ciff.make_model(path)) == "Canon PowerShot G2"
     path.write_bytes(_ciff(order, b"Canon\0PowerShot X\0"))
-    assert ciff.camera(path) == "Canon PowerShot X"
+    assert camera_name(*ciff.make_model(path)) == "Canon PowerShot X"
     whole = _ciff(order, b"Canon\0Canon PowerShot G2\0")
     for cut in (10, 30, len(whole) - 3):  # damaged: no name, and no exception
         path.write_bytes(whole[:cut])
-        assert ciff.camera(path) == ""
+        assert ciff.make_model(path) == ("", "")
     path.write_bytes(whole[:-4] + b"\xff\xff\xff\x7f")  # a table offset far past the heap
-    assert ciff.camera(path) == ""
+    assert ciff.make_model(path) == ("", "")
+    # heaps whose 20 records all point at the same nested heap, three deep: each heap is read
+    # once (1 + 20 + 20 calls), not once per path to it (1 + 20 + 400)
+    leaf = _heap(order, b"", [(0x5029, 0, 0)])
+    middle = _heap(order, leaf, [(0x300A, len(leaf), 0)] * 20)
+    path.write_bytes(_ciff(order, root=_heap(order, middle, [(0x300A, len(middle), 0)] * 20)))
+    calls, find = [], ciff._find
+    monkeypatch.setattr(ciff, "_find", lambda *a: calls.append(a[2:4]) or find(*a))
+    assert ciff.make_model(path) == ("", "") and len(calls) == 41
+    # a heap that claims to hold itself is not in its own data: not read again
+    path.write_bytes(_ciff(order, root=_heap(order, b"", [(0x2800, 16, 0)] * 20)))
+    calls.clear()
+    assert ciff.make_model(path) == ("", "") and len(calls) == 1
 
 
 def test_real_crws_name_their_camera(shared_data):
