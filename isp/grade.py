@@ -91,14 +91,13 @@ def _read_lut(p: Path):
     colour = _colour()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if p.suffix.lower() != ".csp" or not lut_text.without_metadata(p):
+        fixed = lut_text.with_metadata(p.read_text()) if p.suffix.lower() == ".csp" else None
+        if fixed is None:
             return colour.io.read_LUT(str(p))
         # colour-science needs the optional METADATA section: read a copy that has an empty one
-        lines = p.read_text().splitlines(keepends=True)
-        at = [i for i, line in enumerate(lines) if line.strip()][1] + 1
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / p.name
-            copy.write_text("".join(lines[:at] + ["\nBEGIN METADATA\nEND METADATA\n"] + lines[at:]))
+            copy.write_text(fixed)
             return colour.io.read_LUT(str(copy))
 
 

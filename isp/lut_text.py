@@ -10,6 +10,7 @@ and Rising Sun Research's Cinespace .csp.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _CUBE_KEYWORDS = {"TITLE": None, "DOMAIN_MIN": 3, "DOMAIN_MAX": 3, "LUT_1D_INPUT_RANGE": 2,
@@ -23,7 +24,7 @@ class _Fault(Exception):
 def _lines(text: str, comments: bool = True) -> list[tuple[int, list[str]]]:
     """(line number, tokens) of the non-blank lines, without '#' comment lines."""
     out = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # as colour-science splits lines (not on \f, \x85 ...)
         s = line.strip()
         if s and not (comments and s.startswith("#")):
             out.append((n, s.split()))
@@ -31,13 +32,17 @@ def _lines(text: str, comments: bool = True) -> list[tuple[int, list[str]]]:
 
 
 def _numbers(n: int, tokens: list[str], count: int | None, what: str) -> list[float]:
+    bad = next((t for t in tokens if not _is_number(t)), None)
+    if bad is not None:
+        comma = " (the decimal point must be '.')" if _is_number(bad.replace(",", ".")) else ""
+        raise _Fault(f"line {n}: {_quoted(bad)} in {what} is not a number{comma}")
     if count is not None and len(tokens) != count:
         raise _Fault(f"line {n}: {len(tokens)} number{'s' * (len(tokens) != 1)} in {what}, expected {count}")
-    try:
-        return [float(t) for t in tokens]
-    except ValueError:
-        bad = next(t for t in tokens if not _is_number(t))
-        raise _Fault(f"line {n}: {bad!r} in {what} is not a number") from None
+    return [float(t) for t in tokens]
+
+
+def _quoted(token: str) -> str:
+    return repr(token if len(token) <= 20 else token[:20] + "...")
 
 
 def _is_number(t: str) -> bool:
@@ -49,7 +54,7 @@ def _is_number(t: str) -> bool:
 
 
 def _size(n: int, tokens: list[str], key: str, least: int = 2) -> int:
-    if len(tokens) != 1 or not tokens[0].isdigit() or int(tokens[0]) < least:
+    if len(tokens) != 1 or not re.fullmatch("[0-9]+", tokens[0]) or int(tokens[0]) < least:
         raise _Fault(f"line {n}: {key} must be a whole number >= {least}, got {' '.join(tokens) or 'nothing'}")
     return int(tokens[0])
 
@@ -57,7 +62,8 @@ def _size(n: int, tokens: list[str], key: str, least: int = 2) -> int:
 def _rows(rows: list[tuple[int, list[str]]], expected: int, what: str, last: int) -> None:
     if len(rows) != expected:
         where = f"line {rows[expected][0]}" if len(rows) > expected else f"the file ends at line {last}"
-        raise _Fault(f"{len(rows)} table row{'s' * (len(rows) != 1)}, but {what} needs {expected} ({where})")
+        raise _Fault(f"{len(rows)} table row{'s' * (len(rows) != 1)}, but {what} {'need' if ' and ' in what else 'needs'} "
+                     f"{expected} ({where})")
 
 
 def _cube(text: str) -> None:
@@ -65,11 +71,12 @@ def _cube(text: str) -> None:
     rows = []
     for n, tokens in _lines(text):
         key = tokens[0]
-        if _is_number(key):
+        if re.match("[-+.0-9]", key):  # a table row, if a faulty one
             _numbers(n, tokens, 3, "a table row")
             rows.append((n, tokens))
         elif key not in _CUBE_KEYWORDS:
-            raise _Fault(f"line {n}: unknown keyword {key!r}")
+            case = " (keywords are upper case)" if key.upper() in _CUBE_KEYWORDS else ""
+            raise _Fault(f"line {n}: unknown keyword {_quoted(key)}{case}")
         elif rows:
             raise _Fault(f"line {n}: {key} after the table rows began (line {rows[0][0]})")
         elif key.endswith("_SIZE"):
@@ -98,7 +105,7 @@ def _spi1d(text: str) -> None:
         elif key in ("Version", "From", "Length", "Components"):
             head[key] = (n, tokens[1:])
         else:
-            raise _Fault(f"line {n}: unexpected {key!r} outside the table")
+            raise _Fault(f"line {n}: unexpected {_quoted(key)} outside the table")
     for key in ("From", "Length", "Components"):
         if key not in head:
             raise _Fault(f"no {key} line")
@@ -106,7 +113,7 @@ def _spi1d(text: str) -> None:
     length = _size(*head["Length"], "Length", 1)
     comps = _size(*head["Components"], "Components", 1)
     if comps not in (1, 3):
-        raise _Fault(f"line {head['Components'][0]}: Components must be 1 or 3, got {comps}")
+        raise _Fault(f"line {head['Components'][0]}: Components {comps}; colour-science reads 1 or 3")
     if not inside:
         raise _Fault("no '{' before the table")
     for n, tokens in rows:
@@ -128,7 +135,7 @@ def _spi3d(text: str) -> None:
         _numbers(n, tokens, 6, "a table row (3 indexes, 3 values)")
         idx = tuple(tokens[:3])
         if not all(t.isdigit() and int(t) < size for t in idx):
-            raise _Fault(f"line {n}: indexes {' '.join(idx)} are not whole numbers in 0..{size - 1}")
+            raise _Fault(f"line {n}: indexes {' '.join(idx)} are not whole numbers in range (0..{size - 1})")
         if idx in seen:
             raise _Fault(f"line {n}: indexes {' '.join(idx)} appear twice")
         seen.add(idx)
@@ -138,9 +145,9 @@ def _spi3d(text: str) -> None:
 def _csp(text: str) -> None:
     lines = _lines(text, comments=False)
     if not lines or lines[0][1] != ["CSPLUTV100"]:
-        raise _Fault("line 1: the header must be CSPLUTV100")
+        raise _Fault(f"line {lines[0][0] if lines else 1}: the header must be CSPLUTV100")
     if len(lines) < 2 or lines[1][1] not in (["1D"], ["3D"]):
-        raise _Fault("line 2: the type must be 1D or 3D")
+        raise _Fault(f"line {lines[1][0] if len(lines) > 1 else lines[0][0] + 1}: the type must be 1D or 3D")
     is3d = lines[1][1] == ["3D"]
     k = 2
     if k < len(lines) and lines[k][1] == ["BEGIN", "METADATA"]:
@@ -174,7 +181,7 @@ def _csp(text: str) -> None:
 
 def _spimtx(text: str) -> None:
     values = []
-    for n, tokens in _lines(text):
+    for n, tokens in _lines(re.sub("#.*", "", text)):  # numpy.loadtxt's comments
         values += _numbers(n, tokens, None, "the matrix")
     if len(values) != 12:
         raise _Fault(f"{len(values)} numbers, expected 12 (3 rows of 3 coefficients and an offset)")
@@ -190,18 +197,31 @@ def explain(path) -> str | None:
     if check is None:
         return None
     try:
-        text = p.read_text()
-    except UnicodeDecodeError:
-        return "not a text file"
+        data = p.read_bytes()
+        if data.startswith(b"\xef\xbb\xbf"):
+            return "the file starts with a UTF-8 byte-order mark"
+        text = data.decode().replace("\r\n", "\n")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        return f"line {line}: byte 0x{data[e.start]:02x} is not UTF-8 text"
+    except OSError:
+        return None
     try:
         check(text)
     except _Fault as e:
         return str(e)
+    except Exception:  # best effort: never in the way of the reader's own message
+        return None
     return None
 
 
-def without_metadata(path) -> bool:
-    """A Cinespace .csp with no METADATA section (optional in the format, as OpenColorIO reads it;
-    colour-science's reader then skips the first pre-LUT line)."""
-    lines = [s for s in (line.strip() for line in Path(path).read_text(errors="replace").splitlines()) if s]
-    return len(lines) > 2 and lines[2] != "BEGIN METADATA"
+def with_metadata(text: str) -> str | None:
+    """A Cinespace .csp's text with an empty METADATA section after its type line, if it has none
+    (the section is optional in the format, and OpenColorIO reads such files; colour-science's
+    reader skips the first pre-LUT line of one); None if it has one, or is too short to tell."""
+    lines = text.splitlines(keepends=True)
+    kept = [i for i, line in enumerate(lines) if line.strip()]
+    if len(kept) < 3 or lines[kept[2]].strip() == "BEGIN METADATA":
+        return None
+    at = kept[1] + 1
+    return "".join(lines[:at] + ["\nBEGIN METADATA\nEND METADATA\n"] + lines[at:])

@@ -114,10 +114,10 @@ def _tag_value(key: str, value) -> str:
 
 
 def _shutter(t) -> str:
-    """An exposure time as cameras show it: 1/50 s for short ones, 0.6 s or 2.5 s for the rest."""
-    if not t:
+    """An exposure time as cameras show it: 1/50 s for short ones, then 0.6 s, 2.5 s, 30 s."""
+    if not t or not t > 0:  # none, zero, negative or NaN
         return "? s"
-    return f"1/{1 / t:.0f} s" if t < 0.3 else f"{t:.2g} s"
+    return f"1/{1 / t:.0f} s" if t < 0.3 else f"{t:.2g} s" if t < 10 else f"{t:.0f} s"
 
 
 def _text(d: dict) -> str:

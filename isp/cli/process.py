@@ -180,7 +180,7 @@ def report(results, progress: bool = True, timings_path=None, out=None, total: i
         bar.write(f"isp: {_missing_line(missing)}", file=out)
     bar.close()
     wall = time.perf_counter() - t0
-    if not (len(records) == 1 and records[0]["error"] is not None):  # one failed frame: its line says it all
+    if not (total == 1 and len(records) == 1 and records[0]["error"] is not None):  # its line says it all
         print(summary(records, wall), file=out)
     interrupted = stopped() and (total is None or len(records) < total)  # not if every frame got done
     if interrupted:

@@ -118,7 +118,9 @@ def test_unknown_pattern_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("seconds,shown", [(1 / 48, "1/48 s"), (0.0198, "1/51 s"), (0.25, "1/4 s"),
-                                            (0.6, "0.6 s"), (1.0, "1 s"), (2.5, "2.5 s"), (None, "? s")])
+                                            (0.6, "0.6 s"), (1.0, "1 s"), (2.5, "2.5 s"), (99.5, "100 s"),
+                                            (300, "300 s"), (None, "? s"), (0, "? s"), (-0.01, "? s"),
+                                            (float("nan"), "? s")])
 def test_info_shows_exposure_times_as_cameras_do(seconds, shown):
     from isp.cli.info import _shutter
 

@@ -50,14 +50,14 @@ def test_no_file_colour_science_reads_is_faulted(request):
     ("short.cube", "LUT_3D_SIZE 2\n0 0 0\n1 0 0\n\n", r"2 table rows, but LUT_3D_SIZE 2 needs 8 \(the file ends at line 4\)"),
     ("long.cube", "LUT_3D_SIZE 2\n" + IDENTITY_8 + "1 1 1\n", r"9 table rows, but LUT_3D_SIZE 2 needs 8 \(line 10\)"),
     ("shaper.cube", "LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n1 1 1\n" + IDENTITY_8[:12],
-     "4 table rows, but LUT_1D_SIZE 2 and LUT_3D_SIZE 2 needs 10"),
+     "4 table rows, but LUT_1D_SIZE 2 and LUT_3D_SIZE 2 need 10"),
     ("late.cube", "LUT_3D_SIZE 2\n0 0 0\nDOMAIN_MIN 0 0 0\n", r"line 3: DOMAIN_MIN after the table rows began \(line 2\)"),
     ("domain.cube", "DOMAIN_MAX 1 1\nLUT_3D_SIZE 2\n" + IDENTITY_8, "line 1: 2 numbers in DOMAIN_MAX, expected 3"),
     ("comps.spi1d", "Version 1\nFrom 0 1\nLength 2\nComponents 3\n{\n0 0\n1 1 1\n}\n",
      "line 6: 2 numbers in a table row, expected 3"),
     ("from.spi1d", "Version 1\nFrom 0\nLength 2\nComponents 1\n{\n0\n1\n}\n", "line 2: 1 number in From, expected 2"),
     ("index.spi3d", "SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n0 0 2 0 0 1\n",
-     "line 5: indexes 0 0 2 are not whole numbers in 0..1"),
+     r"line 5: indexes 0 0 2 are not whole numbers in range \(0..1\)"),
     ("twice.spi3d", "SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n0 0 0 0 0 1\n", "line 5: indexes 0 0 0 appear twice"),
     ("grid.spi3d", "SPILUT 1.0\n3 3\n2 3 2\n", "line 3: the three sizes must be one whole number >= 2, got 2 3 2"),
     ("type.csp", "CSPLUTV100\n2D\n", "line 2: the type must be 1D or 3D"),
@@ -65,7 +65,14 @@ def test_no_file_colour_science_reads_is_faulted(request):
      "line 10: 3 numbers in the B pre-LUT's input values, expected 2"),
     ("rows.csp", "CSPLUTV100\n3D\n2\n0 1\n0 1\n2\n0 1\n0 1\n2\n0 1\n0 1\n2 2 2\n" + IDENTITY_8[:-6],
      "7 table rows, but the size on line 12 needs 8"),
-    ("m.spimtx", "1 0 0 0\n0 1 0 0\n0 0 1\n", "11 numbers, expected 12"),
+    ("m.spimtx", "1 0 0 0\n0 1 0 0 # offsets\n0 0 1\n", "11 numbers, expected 12"),
+    ("sup.cube", "LUT_3D_SIZE \u00b2\n" + IDENTITY_8, "line 1: LUT_3D_SIZE must be a whole number >= 2, got \u00b2"),
+    ("comma.cube", "LUT_3D_SIZE 2\n0 0 0\n0,5 0 0\n", r"line 3: '0,5' in a table row is not a number \(the decimal point must be '.'\)"),
+    ("words.cube", "LUT_3D_SIZE 2\n0 0 0 x\n", "line 2: 'x' in a table row is not a number"),
+    ("lower.cube", "lut_3d_size 2\n" + IDENTITY_8, r"line 1: unknown keyword 'lut_3d_size' \(keywords are upper case\)"),
+    ("long.spi1d", "Version 1\nFrom 0 1\nLength 2\nComponents 1\n{\n0\n" + "9" * 300 + "x\n}\n",
+     r"line 7: '99999999999999999999...' in a table row is not a number"),
+    ("blank.csp", "\n\nCSPLUTV100\n\n2D\n", "line 5: the type must be 1D or 3D"),
 ])
 def test_a_malformed_lut_names_the_line_at_fault(tmp_path, name, text, message):
     (tmp_path / name).write_text(text)
@@ -84,5 +91,15 @@ def test_a_csp_without_its_optional_metadata_reads_as_with_it(tmp_path):
     meta = tmp_path / "meta.csp"
     meta.write_text(f"CSPLUTV100\n3D\n\nBEGIN METADATA\nEND METADATA\n\n{pre}\n3 3 3\n{table}")
     x = np.random.default_rng(0).random((50, 3)).astype(np.float32)
-    assert lut_text.without_metadata(bare) and not lut_text.without_metadata(meta)
+    assert lut_text.with_metadata(bare.read_text()) is not None and lut_text.with_metadata(meta.read_text()) is None
     np.testing.assert_array_equal(grade.apply_lut(x, grade.read_lut(bare)), grade.apply_lut(x, grade.read_lut(meta)))
+
+
+@pytest.mark.parametrize("data,message", [
+    ('TITLE "Caf\xe9"\nLUT_3D_SIZE 2\n'.encode("latin-1"), "line 1: byte 0xe9 is not UTF-8 text"),
+    (b"\xef\xbb\xbfLUT_3D_SIZE 2\n" + IDENTITY_8.encode(), "the file starts with a UTF-8 byte-order mark"),
+])
+def test_a_lut_that_is_not_utf8_text_says_where(tmp_path, data, message):
+    (tmp_path / "t.cube").write_bytes(data)
+    with pytest.raises(InputError, match=message):
+        grade.read_lut(tmp_path / "t.cube")
