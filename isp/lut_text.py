@@ -54,9 +54,15 @@ def _is_number(t: str) -> bool:
 
 
 def _size(n: int, tokens: list[str], key: str, least: int = 2) -> int:
-    if len(tokens) != 1 or not re.fullmatch("[0-9]+", tokens[0]) or int(tokens[0]) < least:
-        raise _Fault(f"line {n}: {key} must be a whole number >= {least}, got {' '.join(tokens) or 'nothing'}")
+    if len(tokens) != 1 or not re.fullmatch("[0-9]{1,7}", tokens[0]) or int(tokens[0]) < least:
+        got = _quoted(" ".join(tokens))[1:-1] if tokens else "nothing"
+        raise _Fault(f"line {n}: {key} must be a whole number from {least} to 9999999, got {got}")
     return int(tokens[0])
+
+
+def _last(text: str) -> int:
+    """The number of the file's last line, counted as `_lines` counts."""
+    return text.count("\n") + (not text.endswith("\n"))
 
 
 def _rows(rows: list[tuple[int, list[str]]], expected: int, what: str, last: int) -> None:
@@ -71,7 +77,7 @@ def _cube(text: str) -> None:
     rows = []
     for n, tokens in _lines(text):
         key = tokens[0]
-        if re.match("[-+.0-9]", key):  # a table row, if a faulty one
+        if re.match("[-+.0-9]", key) or _is_number(key):  # a table row (nan, inf too), if a faulty one
             _numbers(n, tokens, 3, "a table row")
             rows.append((n, tokens))
         elif key not in _CUBE_KEYWORDS:
@@ -88,7 +94,7 @@ def _cube(text: str) -> None:
     n1 = sizes.get("LUT_1D_SIZE", (0, 0))[1]
     n3 = sizes.get("LUT_3D_SIZE", (0, 0))[1]
     what = " and ".join(f"{k} {v}" for k, (_, v) in sizes.items())
-    _rows(rows, n1 + n3 ** 3, what, len(text.splitlines()))
+    _rows(rows, n1 + n3 ** 3, what, _last(text))
 
 
 def _spi1d(text: str) -> None:
@@ -118,7 +124,7 @@ def _spi1d(text: str) -> None:
         raise _Fault("no '{' before the table")
     for n, tokens in rows:
         _numbers(n, tokens, comps, "a table row")
-    _rows(rows, length, f"Length {length}", len(text.splitlines()))
+    _rows(rows, length, f"Length {length}", _last(text))
 
 
 def _spi3d(text: str) -> None:
@@ -126,20 +132,21 @@ def _spi3d(text: str) -> None:
     if len(lines) < 3:
         raise _Fault("the header (SPILUT 1.0, 3 3, the three sizes) is incomplete")
     n, tokens = lines[2]
-    sizes = _numbers(n, tokens, 3, "the sizes")
-    if len(set(tokens)) != 1 or not tokens[0].isdigit() or int(tokens[0]) < 2:
-        raise _Fault(f"line {n}: the three sizes must be one whole number >= 2, got {' '.join(tokens)}")
-    size = int(sizes[0])
+    _numbers(n, tokens, 3, "the sizes")
+    if len(set(tokens)) != 1:
+        raise _Fault(f"line {n}: the three sizes must be one number, got {_quoted(' '.join(tokens))[1:-1]}")
+    size = _size(n, tokens[:1], "the size")
     seen = set()
     for n, tokens in lines[3:]:
         _numbers(n, tokens, 6, "a table row (3 indexes, 3 values)")
         idx = tuple(tokens[:3])
-        if not all(t.isdigit() and int(t) < size for t in idx):
-            raise _Fault(f"line {n}: indexes {' '.join(idx)} are not whole numbers in range (0..{size - 1})")
+        if not all(re.fullmatch("[0-9]{1,7}", t) and int(t) < size for t in idx):
+            raise _Fault(f"line {n}: indexes {_quoted(' '.join(idx))[1:-1]} are not whole numbers in range "
+                         f"(0..{size - 1})")
         if idx in seen:
             raise _Fault(f"line {n}: indexes {' '.join(idx)} appear twice")
         seen.add(idx)
-    _rows(lines[3:], size ** 3, f"size {size}", len(text.splitlines()))
+    _rows(lines[3:], size ** 3, f"size {size}", _last(text))
 
 
 def _csp(text: str) -> None:
@@ -176,7 +183,7 @@ def _csp(text: str) -> None:
         expected = _size(n, tokens, "the table length")
     for m, row in lines[k + 1:]:
         _numbers(m, row, 3, "a table row")
-    _rows(lines[k + 1:], expected, f"the size on line {n}", len(text.splitlines()))
+    _rows(lines[k + 1:], expected, f"the size on line {n}", _last(text))
 
 
 def _spimtx(text: str) -> None:
@@ -197,10 +204,10 @@ def explain(path) -> str | None:
     if check is None:
         return None
     try:
-        data = p.read_bytes()
+        data = p.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # as text mode reads lines
         if data.startswith(b"\xef\xbb\xbf"):
             return "the file starts with a UTF-8 byte-order mark"
-        text = data.decode().replace("\r\n", "\n")
+        text = data.decode()
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         return f"line {line}: byte 0x{data[e.start]:02x} is not UTF-8 text"

@@ -7,7 +7,7 @@ Two things in a raw file's metadata change the geometry of the developed image:
   pixel over its height, not 1 on a few cameras (the Kodak DC120's is 1.53).
 
 LibRaw's postprocessing stretches first and then turns the image (dcraw's flip codes).
-`displayed` does the same with the kernels of kernels.geometry, so a developed frame has
+`displayed` does the same (kernels.geometry; cv2.flip for the mirrors), so a developed frame has
 LibRaw's output size and orientation. The stretch interpolates linearly, as dcraw's `stretch()`
 does; LibRaw 0.22 repeats the source sample to the left of each new row or column instead.
 """

@@ -14,6 +14,7 @@ import struct
 _MAKE_MODEL = 0x080A
 _HEAP_KINDS = (0x2800, 0x3000)
 _MAX_HEAPS = 64  # a CRW has a handful
+_MAX_RECORDS = 256
 
 
 def make_model(path) -> tuple[str, str]:
@@ -40,7 +41,7 @@ def _find(data: bytes, order: str, start: int, end: int, seen: set) -> bytes | N
     table = start + struct.unpack(order + "I", data[end - 4:end])[0]
     if table + 2 > end - 4:
         return None
-    count = struct.unpack(order + "H", data[table:table + 2])[0]
+    count = min(struct.unpack(order + "H", data[table:table + 2])[0], _MAX_RECORDS)  # a CRW has dozens
     for k in range(count):
         at = table + 2 + 10 * k
         if at + 10 > end - 4:

@@ -57,6 +57,24 @@ def test_a_single_frame_that_fails_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and f"{src}: 100 bytes of data, but 64x48 unpacked 16-bit needs 6144" in err, err
 
 
+def test_a_longer_run_stopped_after_one_failed_frame_keeps_its_summary():
+    """Only a run of one frame leaves the summary out: stopped after the first of three, the
+    summary and the 'interrupted' line still say how far it got."""
+    import io
+    from types import SimpleNamespace
+
+    from isp.cli.process import report
+
+    failed = SimpleNamespace(number=1, source=Path("s.0001.raw"), output=None, error="bad", ok=False,
+                             timings={}, skipped=False, exception=None)
+    for total, lines in ((1, ["isp: frame 1: bad"]),
+                         (3, ["isp: frame 1: bad", "0 frames processed, 1 FAILED (1)",
+                              "interrupted after 1 of 3 frames; run again with --skip-existing to finish"])):
+        out = io.StringIO()
+        report(iter([failed]), progress=False, out=out, total=total, stopped=lambda: True)
+        assert out.getvalue().splitlines() == lines
+
+
 @pytest.mark.skipif(not BLACKMAGIC.exists(), reason="../shared/test_data is absent")
 @pytest.mark.parametrize("size", [2000, 9000])
 def test_a_truncated_compressed_dng_is_refused_not_developed_black(tmp_path, size):
