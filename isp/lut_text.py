@@ -41,8 +41,13 @@ def _numbers(n: int, tokens: list[str], count: int | None, what: str) -> list[fl
     return [float(t) for t in tokens]
 
 
+def _short(text: str) -> str:
+    """`text` cut to 20 characters: a faulty token may be a whole binary file."""
+    return text if len(text) <= 20 else text[:20] + "..."
+
+
 def _quoted(token: str) -> str:
-    return repr(token if len(token) <= 20 else token[:20] + "...")
+    return repr(_short(token))
 
 
 def _is_number(t: str) -> bool:
@@ -55,7 +60,7 @@ def _is_number(t: str) -> bool:
 
 def _size(n: int, tokens: list[str], key: str, least: int = 2) -> int:
     if len(tokens) != 1 or not re.fullmatch("[0-9]{1,7}", tokens[0]) or int(tokens[0]) < least:
-        got = _quoted(" ".join(tokens))[1:-1] if tokens else "nothing"
+        got = _short(" ".join(tokens)) if tokens else "nothing"
         raise _Fault(f"line {n}: {key} must be a whole number from {least} to 9999999, got {got}")
     return int(tokens[0])
 
@@ -134,14 +139,14 @@ def _spi3d(text: str) -> None:
     n, tokens = lines[2]
     _numbers(n, tokens, 3, "the sizes")
     if len(set(tokens)) != 1:
-        raise _Fault(f"line {n}: the three sizes must be one number, got {_quoted(' '.join(tokens))[1:-1]}")
+        raise _Fault(f"line {n}: the three sizes must be one number, got {_short(' '.join(tokens))}")
     size = _size(n, tokens[:1], "the size")
     seen = set()
     for n, tokens in lines[3:]:
         _numbers(n, tokens, 6, "a table row (3 indexes, 3 values)")
         idx = tuple(tokens[:3])
         if not all(re.fullmatch("[0-9]{1,7}", t) and int(t) < size for t in idx):
-            raise _Fault(f"line {n}: indexes {_quoted(' '.join(idx))[1:-1]} are not whole numbers in range "
+            raise _Fault(f"line {n}: indexes {_short(' '.join(idx))} are not whole numbers in range "
                          f"(0..{size - 1})")
         if idx in seen:
             raise _Fault(f"line {n}: indexes {' '.join(idx)} appear twice")
@@ -175,10 +180,10 @@ def _csp(text: str) -> None:
         raise _Fault("no table after the pre-LUTs")
     n, tokens = lines[k]
     if is3d:
-        sizes = [_size(n, [t], "a cube size") for t in tokens] if len(tokens) == 3 else None
-        if sizes is None:
+        if len(tokens) != 3:
             raise _Fault(f"line {n}: {len(tokens)} cube sizes, expected 3")
-        expected = sizes[0] * sizes[1] * sizes[2]
+        x, y, z = (_size(n, [t], "a cube size") for t in tokens)
+        expected = x * y * z
     else:
         expected = _size(n, tokens, "the table length")
     for m, row in lines[k + 1:]:
